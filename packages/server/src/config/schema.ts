@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/** Every setting of the server, with its default. Keys are camelCase; `config.yaml` uses the same. */
+export const ConfigSchema = z
+  .object({
+    /** HTTP port (the original system's 8765). */
+    port: z.number().int().min(0).max(65535).default(8765),
+    /** Interface to listen on. */
+    host: z.string().min(1).default('0.0.0.0'),
+    /** Folder holding the avatars' clips. */
+    videosDir: z.string().min(1).default('videos'),
+    /** Folder of compiled avatars (safe to delete; rebuilt on start). */
+    cacheDir: z.string().min(1).default('.cache/avatars'),
+    /** The avatar that `default` and `<name>_default` resolve to. */
+    defaultAvatar: z.string().min(1).default('default'),
+    /** Square output size in pixels (the original system's "resolución"). */
+    size: z.number().int().min(64).max(2048).multipleOf(16).default(512),
+    /** Output frame rate. */
+    fps: z.number().int().min(5).max(60).default(25),
+    /** Target video bitrate in kbit/s. */
+    bitrateKbps: z.number().int().min(100).max(20_000).default(1500),
+    /** Frames between main-chain keyframes (G). Smaller: more keyframes, larger loops in memory. */
+    keyframeInterval: z.number().int().min(2).max(300).default(25),
+    /** H.264 encoder: probe NVENC and fall back to libx264 (`auto`), or force one. */
+    encoder: z.enum(['auto', 'nvenc', 'x264']).default('auto'),
+    /** libx264 preset used at compile time (compilation is offline: slower is smaller). */
+    x264Preset: z
+      .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow'])
+      .default('veryfast'),
+    /** Path of an ffmpeg binary; otherwise FFMPEG_PATH, ffmpeg-static, then `ffmpeg` on PATH. */
+    ffmpegPath: z.string().min(1).optional(),
+    /** Absolute base URL used in `Location` headers, e.g. https://avatars.example.com. */
+    publicBaseUrl: z.string().url().optional(),
+    /** Largest RTP payload in bytes (fits a 1280-byte path MTU with SRTP and extensions). */
+    maxRtpPayload: z.number().int().min(200).max(1400).default(1200),
+    ice: z
+      .object({
+        /** UDP port range for ICE, e.g. [40000, 40999]; unset: any free port. */
+        portRange: z.tuple([z.number().int(), z.number().int()]).optional(),
+        /** Extra host candidate addresses; loopback lets a browser on this machine connect. */
+        additionalHostAddresses: z.array(z.string()).default(['127.0.0.1']),
+        /** Offer IPv6 host candidates too. */
+        useIpv6: z.boolean().default(false),
+      })
+      .strict()
+      .default({ additionalHostAddresses: ['127.0.0.1'], useIpv6: false }),
+    /** Log level for pino. */
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;

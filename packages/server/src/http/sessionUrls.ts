@@ -1,0 +1,14 @@
+import type { Request } from 'express';
+
+/**
+ * Absolute URLs for a session: players resolve relative `Location`s differently and root-relative
+ * ones break behind prefix proxies, so we always send absolute ones (notes/whep.md, pitfall 2).
+ */
+export function baseUrl(req: Request, publicBaseUrl: string | undefined): string {
+  if (publicBaseUrl) return publicBaseUrl.replace(/\/+$/, '');
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+}
+
+export function sessionUrl(base: string, sessionId: string) {
+  return `${base}/whep/sessions/${sessionId}`;
+}

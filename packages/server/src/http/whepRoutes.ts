@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import express, { type Request, type Router } from 'express';
+import type { Logger } from 'pino';
+import { AvatarServerError } from '../lib/errors.js';
+import type { AvatarCatalog } from '../media/AvatarCatalog.js';
+import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
+import type { SessionRegistry } from '../session/SessionRegistry.js';
+import type { IceOptions } from '../webrtc/AvatarPeer.js';
+import { OfferError } from '../webrtc/offer.js';
+import { openSession } from '../webrtc/openSession.js';
+import { baseUrl, sessionUrl } from './sessionUrls.js';
+
+export type WhepDeps = {
+  catalog: AvatarCatalog;
+  registry: SessionRegistry;
+  ice: IceOptions;
+  publicBaseUrl: string | undefined;
+  defaultAvatar: string;
+  logger: Logger;
+};
+
+const BODY_LIMIT = '128kb';
+
+function methodNotAllowed(allow: string[]) {
+  return () => {
+    throw new AvatarServerError('method_not_allowed', `use ${allow.join(', ')} on this URL`, {
+      allow,
+    });
+  };
+}
+
+/** `default` and the original system's `<name>_default` name the configured default avatar. */
+export function resolveAvatar(
+  catalog: AvatarCatalog,
+  id: string,
+  defaultAvatar: string,
+): PacketizedAvatar {
+  const wanted =
+    id === 'default' || id.endsWith('_default') ? (catalog.get(id) ? id : defaultAvatar) : id;
+  const state = catalog.get(wanted);
+  if (!state)
+    throw AvatarServerError.avatarNotFound(
+      id,
+      catalog.list().map((a) => a.id),
+    );
+  if (state.state === 'compiling') {
+    throw new AvatarServerError(
+      'avatar_not_ready',
+      `avatar '${wanted}' is still compiling; retry shortly`,
+      {
+        retryAfterSeconds: 5,
+      },
+    );
+  }
+  if (state.state === 'failed') {
+    throw new AvatarServerError(
+      'avatar_failed',
+      `avatar '${wanted}' failed to compile: ${state.error}`,
+    );
+  }
+  return state.avatar;
+}
+
+function sessionOf(deps: WhepDeps, req: Request) {
+  const id = String(req.params.sessionId);
+  const session = deps.registry.get(id);
+  if (!session) throw AvatarServerError.sessionNotFound(id);
+  return session;
+}
+
+/** draft-ietf-wish-whep: the endpoint (one per avatar) and the session resources. */
+export function whepRoutes(deps: WhepDeps): Router {
+  const router = express.Router();
+  const sdpBody = express.text({ type: () => true, limit: BODY_LIMIT });
+
+  router
+    .route('/whep/avatars/:avatarId')
+    .post(
+      (req, _res, next) => {
+        if (!req.is('application/sdp')) {
+          throw new AvatarServerError(
+            'bad_content_type',
+            `send the SDP offer with Content-Type: application/sdp (got ${req.get('content-type') ?? 'none'})`,
+          );
+        }
+        next();
+      },
+      sdpBody,
+      async (req, res) => {
+        const avatar = resolveAvatar(deps.catalog, String(req.params.avatarId), deps.defaultAvatar);
+        const offer = typeof req.body === 'string' ? req.body : '';
+        let opened: Awaited<ReturnType<typeof openSession>>;
+        try {
+          opened = await openSession({
+            offer,
+            avatar,
+            registry: deps.registry,
+            ice: deps.ice,
+            logger: deps.logger,
+          });
+        } catch (err) {
+          if (err instanceof OfferError) {
+            throw new AvatarServerError(
+              err.kind === 'unparsable' ? 'unparsable_sdp' : 'unusable_offer',
+              err.message,
+            );
+          }
+          throw err;
+        }
+        const location = sessionUrl(baseUrl(req, deps.publicBaseUrl), opened.session.id);
+        res
+          .status(201)
+          .set('Location', location)
+          .set('ETag', `"${randomBytes(8).toString('hex')}"`)
+          .set('Accept-Patch', 'application/trickle-ice-sdpfrag')
+          .type('application/sdp')
+          .send(opened.answer);
+      },
+    )
+    // WHEP -03 §4.1: GET is 2xx without a body; -04 recommends HEAD 200 with the SDP type.
+    .get((req, res) => {
+      resolveAvatar(deps.catalog, String(req.params.avatarId), deps.defaultAvatar);
+      res.status(200).type('application/sdp').end();
+    })
+    .options((_req, res) => {
+      res.set('Accept-Post', 'application/sdp').status(204).end();
+    })
+    .all(methodNotAllowed(['POST', 'GET', 'HEAD', 'OPTIONS']));
+
+  router
+    .route('/whep/sessions/:sessionId')
+    .get((req, res) => {
+      const session = sessionOf(deps, req);
+      res.json({
+        id: session.id,
+        avatar: session.avatarId,
+        speaking: session.speaking,
+        cursor: session.cursor,
+        stats: session.stats,
+      });
+    })
+    .delete((req, res) => {
+      sessionOf(deps, req).close('deleted by client');
+      res.status(200).end();
+    })
+    .options((_req, res) => {
+      res.set('Accept-Patch', 'application/trickle-ice-sdpfrag').status(204).end();
+    })
+    .all(methodNotAllowed(['GET', 'DELETE', 'OPTIONS']));
+
+  router
+    .route('/whep/sessions/:sessionId/speaking')
+    .post(express.json({ limit: BODY_LIMIT, type: () => true }), async (req, res) => {
+      const receivedAt = performance.now();
+      const session = sessionOf(deps, req);
+      const speaking = (req.body as { speaking?: unknown } | undefined)?.speaking;
+      if (typeof speaking !== 'boolean') {
+        throw new AvatarServerError(
+          'bad_request',
+          'send a JSON body {"speaking": true} or {"speaking": false}',
+        );
+      }
+      res.json(await session.setSpeaking(speaking, receivedAt));
+    })
+    .get((req, res) => {
+      res.json({ speaking: sessionOf(deps, req).speaking });
+    })
+    .all(methodNotAllowed(['POST', 'GET']));
+
+  return router;
+}

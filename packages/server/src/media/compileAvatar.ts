@@ -1,0 +1,117 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { cacheKey, readCachedAvatar, writeCachedAvatar } from './avatarCache.js';
+import { type CompiledAvatar, LOOP_NAMES, type LoopName } from './compiledAvatar.js';
+import { CompileError, compileLoop } from './compileLoop.js';
+import { decodeClip } from './decodeClip.js';
+import type { EncoderKind, EncodeSettings } from './encoderArgs.js';
+
+/** An avatar as found in the videos folder: its id and the two clips. */
+export type AvatarSource = { id: string; clips: Record<LoopName, string> };
+
+export type CompileOptions = {
+  ffmpegPath: string;
+  encoder: EncoderKind;
+  settings: EncodeSettings;
+  keyframeInterval: number;
+  cacheDir: string;
+  logger: Logger;
+};
+
+export type CompileOutcome = {
+  avatar: CompiledAvatar;
+  fromCache: boolean;
+  compileMs: number;
+  encodedFrames: number;
+};
+
+function sameBytes(list: readonly Uint8Array[], what: string): Uint8Array {
+  const first = list[0];
+  if (!first) throw new CompileError(`the encoder emitted no ${what}`);
+  for (const other of list) {
+    if (Buffer.compare(first, other) !== 0) {
+      throw new CompileError(
+        `the encodes do not share one ${what}: splicing them would corrupt pictures (is the encoder configured identically for every loop?)`,
+      );
+    }
+  }
+  return first;
+}
+
+/**
+ * Compiles an avatar's two loops, or loads them from the cache. The whole compile runs in a
+ * private temporary folder that is always removed; only a finished, verified compile reaches the
+ * cache.
+ */
+export async function compileAvatar(
+  source: AvatarSource,
+  opts: CompileOptions,
+): Promise<CompileOutcome> {
+  const started = performance.now();
+  const log = opts.logger.child({ avatar: source.id });
+  const clipBytes = await Promise.all(LOOP_NAMES.map((name) => readFile(source.clips[name])));
+  const key = cacheKey(clipBytes, {
+    encoder: opts.encoder,
+    keyframeInterval: opts.keyframeInterval,
+    ...opts.settings,
+  });
+  const cached = await readCachedAvatar(opts.cacheDir, key);
+  if (cached) {
+    log.info({ key }, 'compiled avatar loaded from cache');
+    return {
+      avatar: { ...cached, id: source.id },
+      fromCache: true,
+      compileMs: performance.now() - started,
+      encodedFrames: 0,
+    };
+  }
+
+  const work = await mkdtemp(join(tmpdir(), 'avatar-compile-'));
+  try {
+    const loops = {} as CompiledAvatar['loops'];
+    const sps: Uint8Array[] = [];
+    const pps: Uint8Array[] = [];
+    let encodedFrames = 0;
+    for (const name of LOOP_NAMES) {
+      const frames = await decodeClip({
+        ffmpegPath: opts.ffmpegPath,
+        input: source.clips[name],
+        output: join(work, `${name}.yuv`),
+        size: opts.settings.size,
+        fps: opts.settings.fps,
+      });
+      log.info({ loop: name, frames: frames.count }, 'decoded clip; encoding every entry point');
+      const result = await compileLoop({
+        ffmpegPath: opts.ffmpegPath,
+        encoder: opts.encoder,
+        settings: opts.settings,
+        frames,
+        keyframeInterval: opts.keyframeInterval,
+        onProgress: (done, total) =>
+          log.info({ loop: name, progress: `${Math.round((100 * done) / total)}%` }, 'encoding'),
+      });
+      await rm(frames.path, { force: true });
+      loops[name] = result.loop;
+      sps.push(...result.sps);
+      pps.push(...result.pps);
+      encodedFrames += result.encodedFrames;
+    }
+    const avatar: CompiledAvatar = {
+      id: source.id,
+      size: opts.settings.size,
+      fps: opts.settings.fps,
+      encoder: opts.encoder,
+      sps: sameBytes(sps, 'SPS'),
+      pps: sameBytes(pps, 'PPS'),
+      loops,
+    };
+    await writeCachedAvatar(opts.cacheDir, key, avatar);
+    const compileMs = performance.now() - started;
+    log.info({ key, compileMs: Math.round(compileMs), encodedFrames }, 'avatar compiled');
+    return { avatar, fromCache: false, compileMs, encodedFrames };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

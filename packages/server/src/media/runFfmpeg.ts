@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+
+/** ffmpeg exited with an error; the message carries the last lines it printed. */
+export class FfmpegError extends Error {
+  override name = 'FfmpegError';
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly stderrTail: string,
+  ) {
+    super(message);
+  }
+}
+
+export type FfmpegRun = {
+  /** ffmpeg's stdout (raw frames or an elementary stream, depending on the arguments). */
+  stdout: Readable;
+  /** Writes one chunk to ffmpeg's stdin, waiting when the pipe is full. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Closes ffmpeg's stdin (end of input). */
+  end(): void;
+  /** Resolves when ffmpeg exits 0; rejects with an FfmpegError otherwise. */
+  done: Promise<void>;
+  kill(): void;
+};
+
+const STDERR_KEEP = 4000;
+
+/** Spawns ffmpeg with `-hide_banner -nostdin`-style hygiene and keeps the tail of its stderr. */
+export function runFfmpeg(ffmpegPath: string, args: string[], what: string): FfmpegRun {
+  const child = spawn(ffmpegPath, ['-hide_banner', '-loglevel', 'error', ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-STDERR_KEEP);
+  });
+  // A write after ffmpeg exited raises EPIPE on stdin; the exit code carries the real error.
+  child.stdin.on('error', () => {});
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', (err) => reject(new FfmpegError(`${what}: ${err.message}`, null, stderr)));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve();
+      const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+      reject(
+        new FfmpegError(
+          `${what}: ffmpeg ${signal ? `was killed (${signal})` : `exited with code ${code}`}${tail ? `: ${tail}` : ''}`,
+          code,
+          stderr,
+        ),
+      );
+    });
+  });
+  return {
+    stdout: child.stdout,
+    write(chunk) {
+      if (child.stdin.destroyed) return Promise.resolve();
+      if (child.stdin.write(chunk)) return Promise.resolve();
+      return new Promise((resolve) => {
+        const settle = () => {
+          child.stdin.off('drain', settle);
+          child.stdin.off('close', settle);
+          resolve();
+        };
+        child.stdin.once('drain', settle);
+        child.stdin.once('close', settle);
+      });
+    },
+    end() {
+      child.stdin.end();
+    },
+    done,
+    kill() {
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Runs ffmpeg to completion and returns everything it wrote to stdout. */
+export async function ffmpegToBuffer(
+  ffmpegPath: string,
+  args: string[],
+  what: string,
+  input?: Uint8Array,
+): Promise<Buffer> {
+  const run = runFfmpeg(ffmpegPath, args, what);
+  const chunks: Buffer[] = [];
+  run.stdout.on('data', (c: Buffer) => chunks.push(c));
+  if (input) await run.write(input);
+  run.end();
+  await run.done;
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,50 @@
+import { type CompiledAvatar, LOOP_NAMES, type LoopName } from '../media/compiledAvatar.js';
+import { packetizeAccessUnit } from './h264Packetizer.js';
+
+/** One picture, ready to send: RTP payloads in order (the last one carries the marker bit). */
+export type PacketizedFrame = {
+  payloads: readonly Buffer[];
+  keyframe: boolean;
+  /** Frame index within its loop. */
+  frame: number;
+  /** Sum of the payloads' sizes, for bitrate accounting. */
+  bytes: number;
+};
+
+export type PacketizedLoop = {
+  frameCount: number;
+  keyframeInterval: number;
+  main: readonly PacketizedFrame[];
+  chains: readonly (readonly PacketizedFrame[])[];
+};
+
+/** A compiled avatar with every access unit packetized once, shared by all its sessions. */
+export type PacketizedAvatar = {
+  id: string;
+  fps: number;
+  size: number;
+  loops: Record<LoopName, PacketizedLoop>;
+};
+
+export function packetizeAvatar(avatar: CompiledAvatar, maxPayload: number): PacketizedAvatar {
+  const loops = {} as Record<LoopName, PacketizedLoop>;
+  for (const name of LOOP_NAMES) {
+    const loop = avatar.loops[name];
+    const frame = (au: (typeof loop.main)[number], index: number): PacketizedFrame => {
+      const payloads = packetizeAccessUnit(au.slices, au.keyframe, avatar, maxPayload);
+      return {
+        payloads,
+        keyframe: au.keyframe,
+        frame: index,
+        bytes: payloads.reduce((n, p) => n + p.length, 0),
+      };
+    };
+    loops[name] = {
+      frameCount: loop.frameCount,
+      keyframeInterval: loop.keyframeInterval,
+      main: loop.main.map((au, i) => frame(au, i)),
+      chains: loop.chains.map((chain, j) => chain.map((au, k) => frame(au, j + k))),
+    };
+  }
+  return { id: avatar.id, fps: avatar.fps, size: avatar.size, loops };
+}

@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { LoopName } from '../media/compiledAvatar.js';
+import type { PacketizedAvatar, PacketizedFrame } from '../rtp/packetizedAvatar.js';
+import { advance, type Cursor, enterAt, frameAt } from './cursor.js';
+import type { FrameClock } from './frameClock.js';
+import type { VideoSender } from './videoSender.js';
+
+/** When and where a speaking change took effect: the answer to every control request. */
+export type SpeakingChange = {
+  speaking: boolean;
+  loop: LoopName;
+  /** Frame of the new loop that was sent first (a keyframe). */
+  frame: number;
+  /** Clock tick whose frame carried the change. */
+  tick: number;
+  /** Wall-clock time (ms since the epoch) when the first packet of the change was sent. */
+  sentAt: number;
+  /** From the request reaching the session to that packet being sent. */
+  latencyMs: number;
+};
+
+export type SessionEvents = {
+  speakingchange: [change: SpeakingChange];
+  closed: [reason: string];
+};
+
+export type SessionStats = {
+  framesSent: number;
+  packetsSent: number;
+  bytesSent: number;
+  keyframesSent: number;
+  keyframeRequests: number;
+  switches: number;
+};
+
+type PendingChange = {
+  speaking: boolean;
+  receivedAt: number;
+  waiters: Array<(change: SpeakingChange) => void>;
+};
+
+const RTP_CLOCK = 90_000;
+
+/**
+ * One viewer: a cursor over the shared packetized avatar, its own RTP sequence and timestamp
+ * counters, and the speaking state machine. The frame clock drives `onTick`; a speaking change
+ * is sent at once as the frame of the upcoming tick (so it never waits for the tick) and that
+ * tick is then skipped for this session, keeping one frame per tick and the cadence intact.
+ */
+export class Session extends EventEmitter<SessionEvents> {
+  readonly id = randomBytes(16).toString('base64url');
+  readonly createdAt = Date.now();
+  readonly stats: SessionStats = {
+    framesSent: 0,
+    packetsSent: 0,
+    bytesSent: 0,
+    keyframesSent: 0,
+    keyframeRequests: 0,
+    switches: 0,
+  };
+  #avatar: PacketizedAvatar;
+  #clock: FrameClock;
+  #sender: VideoSender;
+  #cursor: Cursor;
+  #speaking = false;
+  #pending: PendingChange | null = null;
+  #keyframeRequested = false;
+  #sequence = randomBytes(2).readUInt16BE();
+  #timestampBase = randomBytes(4).readUInt32BE();
+  #firstTick = -1;
+  #lastSentTick = -1;
+  #closed = false;
+
+  constructor(avatar: PacketizedAvatar, clock: FrameClock, sender: VideoSender) {
+    super();
+    this.#avatar = avatar;
+    this.#clock = clock;
+    this.#sender = sender;
+    this.#cursor = enterAt(avatar, 'idle', 0);
+  }
+
+  get avatarId() {
+    return this.#avatar.id;
+  }
+  get speaking() {
+    return this.#pending?.speaking ?? this.#speaking;
+  }
+  get cursor(): Readonly<Cursor> {
+    return this.#cursor;
+  }
+  get closed() {
+    return this.#closed;
+  }
+
+  /**
+   * Asks for the speaking state; resolves when the first packet of the new loop has been sent
+   * (at once if the session is live, else with its first frame). Repeating the current state
+   * resolves immediately with where the session is.
+   */
+  setSpeaking(speaking: boolean, receivedAt = performance.now()): Promise<SpeakingChange> {
+    if (this.#closed) return Promise.reject(new Error('session closed'));
+    if (this.#pending === null && speaking === this.#speaking) {
+      return Promise.resolve(this.#change(speaking, this.#clock.nextTick - 1, receivedAt));
+    }
+    if (this.#lastSentTick < 0 && !this.#sender.ready) {
+      // Not streaming yet: the first frame will simply be the entry point of the chosen loop.
+      this.#speaking = speaking;
+      this.#cursor = enterAt(this.#avatar, speaking ? 'speaking' : 'idle', this.#cursor.frame);
+      return Promise.resolve(this.#change(speaking, -1, receivedAt));
+    }
+    return new Promise((resolve) => {
+      if (this.#pending) {
+        this.#pending.speaking = speaking;
+        this.#pending.waiters.push(resolve);
+      } else {
+        this.#pending = { speaking, receivedAt, waiters: [resolve] };
+      }
+      this.#sendFor(this.#clock.nextTick);
+    });
+  }
+
+  /** A PLI or FIR from the receiver: the next frame is the keyframe version of that frame. */
+  requestKeyframe() {
+    this.stats.keyframeRequests++;
+    this.#keyframeRequested = true;
+  }
+
+  /** Called by the frame clock for every tick. */
+  onTick(tick: number) {
+    this.#sendFor(tick);
+  }
+
+  close(reason = 'closed') {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.emit('closed', reason);
+    this.removeAllListeners();
+  }
+
+  #sendFor(tick: number) {
+    if (this.#closed || !this.#sender.ready || tick <= this.#lastSentTick) return;
+    if (this.#firstTick < 0) this.#firstTick = tick;
+    this.#lastSentTick = tick;
+
+    const pending = this.#pending;
+    if (pending) {
+      this.#pending = null;
+      if (pending.speaking !== this.#speaking) {
+        this.#speaking = pending.speaking;
+        this.stats.switches++;
+        // Same phase in the target loop (a later issue chooses the most natural frame instead).
+        this.#cursor = enterAt(
+          this.#avatar,
+          pending.speaking ? 'speaking' : 'idle',
+          this.#cursor.frame,
+        );
+      }
+    } else if (this.#keyframeRequested && !frameAt(this.#avatar, this.#cursor).keyframe) {
+      this.#cursor = enterAt(this.#avatar, this.#cursor.loop, this.#cursor.frame);
+    }
+    this.#keyframeRequested = false;
+
+    const frame = frameAt(this.#avatar, this.#cursor);
+    const sentAt = Date.now();
+    this.#send(frame, tick);
+    if (pending) {
+      const change = this.#change(this.#speaking, tick, pending.receivedAt, frame, sentAt);
+      for (const resolve of pending.waiters) resolve(change);
+      this.emit('speakingchange', change);
+    }
+    this.#cursor = advance(this.#avatar, this.#cursor);
+  }
+
+  #send(frame: PacketizedFrame, tick: number) {
+    const timestamp =
+      (this.#timestampBase +
+        Math.round(((tick - this.#firstTick) * RTP_CLOCK) / this.#avatar.fps)) >>>
+      0;
+    const last = frame.payloads.length - 1;
+    frame.payloads.forEach((payload, i) => {
+      this.#sender.send(payload, this.#sequence, timestamp, i === last);
+      this.#sequence = (this.#sequence + 1) & 0xffff;
+    });
+    this.stats.framesSent++;
+    this.stats.packetsSent += frame.payloads.length;
+    this.stats.bytesSent += frame.bytes;
+    if (frame.keyframe) this.stats.keyframesSent++;
+  }
+
+  #change(
+    speaking: boolean,
+    tick: number,
+    receivedAt: number,
+    frame?: PacketizedFrame,
+    sentAt = Date.now(),
+  ): SpeakingChange {
+    return {
+      speaking,
+      loop: speaking ? 'speaking' : 'idle',
+      frame: frame?.frame ?? this.#cursor.frame,
+      tick,
+      sentAt,
+      latencyMs: Math.max(0, performance.now() - receivedAt),
+    };
+  }
+}

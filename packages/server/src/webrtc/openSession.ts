@@ -1,0 +1,41 @@
+import type { Logger } from 'pino';
+import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
+import { handleControlMessage } from '../session/controlMessages.js';
+import { Session } from '../session/Session.js';
+import type { SessionRegistry } from '../session/SessionRegistry.js';
+import { AvatarPeer, type IceOptions } from './AvatarPeer.js';
+
+/**
+ * Answers a viewer's offer and starts its session: the peer sends what the session's cursor
+ * says, PLI/FIR move the cursor to a keyframe, data-channel messages drive the speaking state,
+ * and the session ends when the connection fails or closes.
+ */
+export async function openSession(opts: {
+  offer: string;
+  avatar: PacketizedAvatar;
+  registry: SessionRegistry;
+  ice: IceOptions;
+  logger: Logger;
+}): Promise<{ session: Session; answer: string }> {
+  const peer = await AvatarPeer.answer(opts.offer, opts.ice);
+  const session = new Session(opts.avatar, opts.registry.clock, peer);
+  const log = opts.logger.child({ session: session.id, avatar: opts.avatar.id });
+  peer.onKeyframeRequest(() => session.requestKeyframe());
+  peer.onStateChange((state) => {
+    log.debug({ state }, 'peer state');
+    if (state === 'connected') log.info('viewer connected');
+    if (state === 'failed' || state === 'closed') session.close(`connection ${state}`);
+  });
+  peer.onControl((text, reply) => {
+    handleControlMessage(session, text)
+      .then((answer) => reply(JSON.stringify(answer)))
+      .catch((err: Error) => reply(JSON.stringify({ type: 'error', detail: err.message })));
+  });
+  session.once('closed', (reason) => {
+    log.info({ reason, ...session.stats }, 'session ended');
+    void peer.close();
+  });
+  opts.registry.add(session);
+  log.info('session created');
+  return { session, answer: peer.answer };
+}
