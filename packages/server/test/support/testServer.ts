@@ -1,0 +1,45 @@
+import { rmSync } from 'node:fs';
+import pino from 'pino';
+import { parseConfig } from '../../src/config/load.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { type RunningServer, startServer } from '../../src/server.js';
+import { type MarkerAvatarDir, makeMarkerVideos } from './markerAvatar.js';
+
+export const TEST_SIZE = 128;
+export const IDLE_FRAMES = 50;
+export const SPEAKING_FRAMES = 40;
+
+export type TestServer = RunningServer & { dirs: MarkerAvatarDir; stop(): Promise<void> };
+
+/** The real server on a free loopback port, serving a marker avatar as `default`. */
+export async function startTestServer(overrides: ConfigInput = {}): Promise<TestServer> {
+  const dirs = await makeMarkerVideos({
+    idleFrames: IDLE_FRAMES,
+    speakingFrames: SPEAKING_FRAMES,
+    size: TEST_SIZE,
+  });
+  const config = parseConfig({
+    port: 0,
+    host: '127.0.0.1',
+    videosDir: dirs.videosDir,
+    cacheDir: dirs.cacheDir,
+    size: TEST_SIZE,
+    fps: 25,
+    bitrateKbps: 400,
+    keyframeInterval: 10,
+    x264Preset: 'ultrafast',
+    ...overrides,
+  });
+  const server = await startServer(config, {
+    logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
+  });
+  await server.compiled;
+  return {
+    ...server,
+    dirs,
+    async stop() {
+      await server.close();
+      rmSync(dirs.root, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,171 @@
+import {
+  PictureLossIndication,
+  type RTCDataChannel,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RTCRtpHeaderExtensionParameters,
+  RtcpPayloadSpecificFeedback,
+  type RtpPacket,
+  useH264,
+  useNACK,
+  usePLI,
+  useSdesMid,
+} from 'werift';
+import { depacketize } from './depacketize.js';
+
+/** One received picture: its Annex-B bytes and when its last packet arrived. */
+export type ReceivedFrame = {
+  annexB: Buffer;
+  timestamp: number;
+  keyframe: boolean;
+  receivedAt: number;
+  firstSequence: number;
+  extensions: Array<{ id: number; payload: Buffer }>;
+};
+
+const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
+
+/**
+ * A real WebRTC receiver in Node (werift), speaking WHEP to the server as a player would:
+ * recvonly video (+ optionally audio) and a data channel, non-trickle offer, then it collects
+ * RTP packets into pictures by marker bit.
+ */
+export class WhepTestClient {
+  readonly pc: RTCPeerConnection;
+  readonly frames: ReceivedFrame[] = [];
+  location = '';
+  etag = '';
+  answer = '';
+  control: RTCDataChannel | undefined;
+  #current: RtpPacket[] = [];
+  #waiters: Array<() => void> = [];
+  #controlReplies: Array<(text: string) => void> = [];
+  #remoteSsrc = 0;
+
+  constructor(opts: { audio?: boolean; dataChannel?: boolean } = {}) {
+    this.pc = new RTCPeerConnection({
+      iceServers: [],
+      iceUseIpv6: false,
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+      codecs: {
+        video: [
+          useH264({
+            parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
+            rtcpFeedback: [useNACK(), usePLI()],
+          }),
+        ],
+        audio: [
+          new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 }),
+        ],
+      },
+      headerExtensions: {
+        video: [useSdesMid(), new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })],
+      },
+    });
+    const video = this.pc.addTransceiver('video', { direction: 'recvonly' });
+    if (opts.audio) this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    if (opts.dataChannel !== false) {
+      this.control = this.pc.createDataChannel('control');
+      this.control.onMessage.subscribe((m) => {
+        const text = typeof m === 'string' ? m : m.toString('utf8');
+        this.#controlReplies.shift()?.(text);
+      });
+    }
+    video.onTrack.subscribe((track) => {
+      track.onReceiveRtp.subscribe((rtp) => this.#onRtp(rtp));
+    });
+  }
+
+  #onRtp(rtp: RtpPacket) {
+    this.#remoteSsrc = rtp.header.ssrc;
+    const head = this.#current[0];
+    if (head && head.header.timestamp !== rtp.header.timestamp) this.#current = [];
+    this.#current.push(rtp);
+    if (!rtp.header.marker) return;
+    const packets = this.#current.sort((a, b) => a.header.sequenceNumber - b.header.sequenceNumber);
+    this.#current = [];
+    const annexB = depacketize(packets.map((p) => p.payload));
+    this.frames.push({
+      annexB,
+      timestamp: rtp.header.timestamp,
+      keyframe: hasIdr(annexB),
+      receivedAt: performance.now(),
+      firstSequence: packets[0]!.header.sequenceNumber,
+      extensions: packets[0]!.header.extensions,
+    });
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  /** POSTs the offer to a WHEP endpoint; returns the raw response (for status checks). */
+  async connect(endpoint: string): Promise<Response> {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/sdp' },
+      body: this.pc.localDescription!.sdp,
+    });
+    if (response.status !== 201) return response;
+    this.location = response.headers.get('location') ?? '';
+    this.etag = response.headers.get('etag') ?? '';
+    this.answer = await response.text();
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: this.answer });
+    return response;
+  }
+
+  /** Resolves once `count` pictures have arrived in total. */
+  async waitForFrames(count: number, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.frames.length < count) {
+      if (Date.now() > deadline)
+        throw new Error(`only ${this.frames.length}/${count} frames arrived`);
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+  }
+
+  async waitForControlChannel(timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (this.control?.readyState !== 'open') {
+      if (Date.now() > deadline) throw new Error('data channel did not open');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Sends a control message on the data channel and resolves with the server's reply. */
+  request(message: unknown): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      this.#controlReplies.push((text) => resolve(JSON.parse(text) as Record<string, unknown>));
+      this.control!.send(JSON.stringify(message));
+    });
+  }
+
+  /** Sends an RTCP Picture Loss Indication for the server's video stream. */
+  async sendPli() {
+    const [transceiver] = this.pc.getTransceivers();
+    const pli = new RtcpPayloadSpecificFeedback({
+      feedback: new PictureLossIndication({ senderSsrc: 1, mediaSsrc: this.#remoteSsrc }),
+    });
+    await transceiver!.receiver.dtlsTransport.sendRtcp([pli]);
+  }
+
+  async close() {
+    await this.pc.close();
+  }
+}
+
+/** True when an Annex-B access unit contains an IDR slice (NAL type 5). */
+export function hasIdr(annexB: Buffer): boolean {
+  for (let i = 0; i + 3 < annexB.length; i++) {
+    if (
+      annexB[i] === 0 &&
+      annexB[i + 1] === 0 &&
+      annexB[i + 2] === 1 &&
+      (annexB[i + 3]! & 0x1f) === 5
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
