@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/testServer.js';
+import { WhepTestClient } from './support/whepTestClient.js';
+
+let server: TestServer;
+let endpoint: string;
+let validOffer: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  endpoint = `${server.url}/whep/avatars/default`;
+  const client = new WhepTestClient();
+  await client.pc.setLocalDescription(await client.pc.createOffer());
+  validOffer = client.pc.localDescription!.sdp;
+  await client.close();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function expectProblem(response: Response, status: number, detail: RegExp) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = (await response.json()) as {
+    status: number;
+    detail: string;
+    type: string;
+    title: string;
+  };
+  expect(body.status).toBe(status);
+  expect(body.title).toBeTruthy();
+  expect(body.type).toMatch(/^urn:avatar-server:problem:/);
+  expect(body.detail).toMatch(detail);
+  return body;
+}
+
+const post = (url: string, body: string, type = 'application/sdp') =>
+  fetch(url, { method: 'POST', headers: { 'Content-Type': type }, body });
+
+describe('WHEP errors are problem+json with a useful detail', () => {
+  it('415 for a wrong content type', async () => {
+    await expectProblem(await post(endpoint, validOffer, 'text/plain'), 415, /application\/sdp/);
+  });
+
+  it('400 for a body that is not SDP', async () => {
+    await expectProblem(await post(endpoint, 'hello'), 400, /v=0/);
+    await expectProblem(await post(endpoint, 'v=0\r\ns=-\r\n'), 400, /m=|o=/);
+  });
+
+  it('422 for an offer without H.264', async () => {
+    const vp8Only = validOffer
+      .replace(/a=rtpmap:(\d+) H264\/90000/g, 'a=rtpmap:$1 VP8/90000')
+      .replace(/a=fmtp:.*\r\n/g, '');
+    await expectProblem(await post(endpoint, vp8Only), 422, /H\.264/);
+  });
+
+  it('422 for an offer that only sends video', async () => {
+    await expectProblem(
+      await post(endpoint, validOffer.replace('a=recvonly', 'a=sendonly')),
+      422,
+      /recvonly/,
+    );
+  });
+
+  it('404 for an unknown avatar, naming the known ones', async () => {
+    await expectProblem(
+      await post(`${server.url}/whep/avatars/nobody`, validOffer),
+      404,
+      /nobody.*default/,
+    );
+  });
+
+  it('404 for an unknown session on DELETE, GET and speaking', async () => {
+    const url = `${server.url}/whep/sessions/does-not-exist`;
+    await expectProblem(await fetch(url, { method: 'DELETE' }), 404, /does-not-exist/);
+    await expectProblem(await fetch(url), 404, /does-not-exist/);
+    await expectProblem(
+      await post(`${url}/speaking`, '{"speaking":true}', 'application/json'),
+      404,
+      /does-not-exist/,
+    );
+  });
+
+  it('400 for a speaking request without a boolean, or with broken JSON', async () => {
+    const client = new WhepTestClient();
+    try {
+      expect((await client.connect(endpoint)).status).toBe(201);
+      await expectProblem(
+        await post(`${client.location}/speaking`, '{"speaking":"yes"}', 'application/json'),
+        400,
+        /speaking/,
+      );
+      await expectProblem(
+        await post(`${client.location}/speaking`, '{"speaking":', 'application/json'),
+        400,
+        /JSON/,
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('405 with Allow for a wrong method', async () => {
+    const body = await expectProblem(await fetch(endpoint, { method: 'PUT' }), 405, /POST/);
+    expect(body.detail).toContain('POST');
+    const response = await fetch(endpoint, { method: 'PUT' });
+    expect(response.headers.get('allow')).toContain('POST');
+  });
+
+  it('413 for an offer over 128 KiB', async () => {
+    await expectProblem(await post(endpoint, `v=0\r\n${'a=x\r\n'.repeat(40_000)}`), 413, /128 KiB/);
+  });
+
+  it('404 problem for an unknown path; CORS preflight exposes the WHEP headers', async () => {
+    await expectProblem(await fetch(`${server.url}/nothing-here`), 404, /nothing-here/);
+    const preflight = await fetch(endpoint, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: 'https://app.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type,authorization',
+      },
+    });
+    expect(preflight.status).toBeLessThan(300);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Authorization/i);
+    const answered = await post(endpoint, 'hello');
+    expect(answered.headers.get('access-control-expose-headers')).toMatch(/Location.*ETag/);
+  });
+
+  it('GET /health answers, and a bad request never disturbs the server', async () => {
+    const response = await fetch(`${server.url}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ok' });
+  });
+});
