@@ -1,0 +1,18 @@
+/**
+ * `npm run bench`: every benchmark, printed as JSON with the machine and date. Record the figures
+ * in docs/benchmarks.md. (The entry-point scheme comparison is separate and slow:
+ * `npx tsx bench/entryPoints.ts`.)
+ */
+import { benchCompile } from './compileDefault.js';
+import { machine } from './stats.js';
+import { benchSwitchLatency } from './switchLatency.js';
+
+const compile = await benchCompile();
+console.log(
+  JSON.stringify({ benchmark: 'compile-default-avatar', machine: machine(), ...compile }, null, 2),
+);
+const latency = await benchSwitchLatency();
+console.log(
+  JSON.stringify({ benchmark: 'switch-latency', machine: machine(), ...latency }, null, 2),
+);
+process.exit(0);
