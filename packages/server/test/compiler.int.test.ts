@@ -77,8 +77,10 @@ describe('loop compiler', () => {
   it('places IDRs only where planned: main keyframes every G frames and each chain start', () => {
     for (const name of LOOP_NAMES) {
       const loop = compiled.loops[name];
-      loop.main.forEach((au, i) => expect(au.keyframe).toBe(i % 7 === 0));
-      loop.chains.forEach((chain) => chain.forEach((au, k) => expect(au.keyframe).toBe(k === 0)));
+      expect(loop.main.map((au) => au.keyframe)).toEqual(loop.main.map((_, i) => i % 7 === 0));
+      for (const chain of loop.chains) {
+        expect(chain.map((au) => au.keyframe)).toEqual(chain.map((_, k) => k === 0));
+      }
     }
   });
 

@@ -4,22 +4,22 @@ import { encoderArgs, h264Level, keyframeTimes, probeArgs } from './encoderArgs.
 const settings = { size: 512, fps: 25, bitrateKbps: 1500, x264Preset: 'veryfast' };
 
 /** The value following `flag` in an argument list. */
-const valueOf = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+const argAfter = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
 describe('encoder command lines', () => {
   it('builds the NVENC command: baseline, CBR with a capped buffer, forced IDRs only, no B-frames', () => {
     const args = encoderArgs('nvenc', settings, [0, 25, 50]);
-    expect(valueOf(args, '-c:v')).toBe('h264_nvenc');
-    expect(valueOf(args, '-profile:v')).toBe('baseline');
-    expect(valueOf(args, '-level')).toBe('3.1');
-    expect(valueOf(args, '-rc')).toBe('cbr');
-    expect(valueOf(args, '-b:v')).toBe('1500k');
-    expect(valueOf(args, '-bufsize')).toBe('500k');
-    expect(valueOf(args, '-bf')).toBe('0');
-    expect(valueOf(args, '-no-scenecut')).toBe('1');
-    expect(valueOf(args, '-forced-idr')).toBe('1');
-    expect(valueOf(args, '-force_key_frames')).toBe('0.000000,1.000000,2.000000');
-    expect(Number(valueOf(args, '-g'))).toBeGreaterThan(100_000);
+    expect(argAfter(args, '-c:v')).toBe('h264_nvenc');
+    expect(argAfter(args, '-profile:v')).toBe('baseline');
+    expect(argAfter(args, '-level')).toBe('3.1');
+    expect(argAfter(args, '-rc')).toBe('cbr');
+    expect(argAfter(args, '-b:v')).toBe('1500k');
+    expect(argAfter(args, '-bufsize')).toBe('500k');
+    expect(argAfter(args, '-bf')).toBe('0');
+    expect(argAfter(args, '-no-scenecut')).toBe('1');
+    expect(argAfter(args, '-forced-idr')).toBe('1');
+    expect(argAfter(args, '-force_key_frames')).toBe('0.000000,1.000000,2.000000');
+    expect(Number(argAfter(args, '-g'))).toBeGreaterThan(100_000);
     expect(args.slice(-3)).toEqual(['-f', 'h264', 'pipe:1']);
     expect(args.slice(0, 10)).toEqual([
       '-f',
@@ -37,9 +37,9 @@ describe('encoder command lines', () => {
 
   it('builds the libx264 command with stitchable headers and no automatic keyframes', () => {
     const args = encoderArgs('x264', settings, [0, 3]);
-    expect(valueOf(args, '-c:v')).toBe('libx264');
-    expect(valueOf(args, '-preset')).toBe('veryfast');
-    const params = valueOf(args, '-x264-params')!.split(':');
+    expect(argAfter(args, '-c:v')).toBe('libx264');
+    expect(argAfter(args, '-preset')).toBe('veryfast');
+    const params = argAfter(args, '-x264-params')!.split(':');
     expect(params).toEqual(
       expect.arrayContaining([
         'stitchable=1',
@@ -49,7 +49,7 @@ describe('encoder command lines', () => {
         'repeat-headers=1',
       ]),
     );
-    expect(valueOf(args, '-force_key_frames')).toBe('0.000000,0.120000');
+    expect(argAfter(args, '-force_key_frames')).toBe('0.000000,0.120000');
   });
 
   it('chooses the H.264 level from the frame size', () => {
