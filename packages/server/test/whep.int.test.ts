@@ -98,6 +98,8 @@ describe('WHEP session', () => {
     try {
       await client.waitForControlChannel();
       await client.waitForFrames(12);
+      expect(client.hello).toMatchObject({ type: 'hello', avatar: 'default', speaking: false });
+      expect(client.location).toContain(client.hello!.session as string);
       const on = await client.request({ type: 'speaking', speaking: true, id: 1 });
       expect(on).toMatchObject({ type: 'speaking', id: 1, speaking: true, loop: 'speaking' });
       expect(on.latencyMs as number).toBeLessThan(40);

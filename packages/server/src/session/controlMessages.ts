@@ -6,8 +6,20 @@ import type { Session, SpeakingChange } from './Session.js';
  *   server → client  {"type":"speaking","id":7,"speaking":true,"loop":"speaking","frame":12,
  *                     "tick":345,"sentAt":1764420000123,"latencyMs":0.4}
  *   server → client  {"type":"error","id":7,"detail":"..."}   for a message it cannot use
+ *   server → client  {"type":"hello","session":"…","avatar":"default","speaking":false}
+ *                    once, when the channel opens
  * `id` is optional and echoed, so a client can match answers to requests.
  */
+
+/** The first message on a control channel: which session this is and its speaking state. */
+export function helloMessage(session: Session): string {
+  return JSON.stringify({
+    type: 'hello',
+    session: session.id,
+    avatar: session.avatarId,
+    speaking: session.speaking,
+  });
+}
 
 type Reply =
   | (SpeakingChange & { type: 'speaking'; id?: unknown })

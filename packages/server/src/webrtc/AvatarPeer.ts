@@ -147,14 +147,31 @@ export class AvatarPeer implements VideoSender {
     this.#pc.connectionStateChange.subscribe((state) => listener(state as PeerState));
   }
 
-  /** Text messages on any data channel the client opens, with a way to answer on that channel. */
-  onControl(handler: ControlHandler) {
+  /**
+   * Text messages on any data channel the client opens, with a way to answer on that channel.
+   * `greeting` is sent as soon as a channel opens. Besides telling the client the session's state,
+   * it works around a loss seen with Chromium 156: the first message werift sends after the DCEP
+   * handshake, when sent after a pause, never arrives and is retransmitted only by the 1 s SCTP T3
+   * timer (measured: the first speaking reply took 1005 ms, the following ones 3–7 ms). A message
+   * sent right at open arrives, and so do all later ones (first reply then 5 ms).
+   */
+  onControl(handler: ControlHandler, greeting?: () => string) {
     this.#pc.onDataChannel.subscribe((channel) => {
+      const send = (text: string) => {
+        if (channel.readyState === 'open') channel.send(text);
+      };
+      if (greeting) {
+        if (channel.readyState === 'open') send(greeting());
+        else {
+          const { unSubscribe } = channel.stateChanged.subscribe((state) => {
+            if (state !== 'open') return;
+            unSubscribe();
+            send(greeting());
+          });
+        }
+      }
       channel.onMessage.subscribe((message) => {
-        const text = typeof message === 'string' ? message : message.toString('utf8');
-        handler(text, (reply) => {
-          if (channel.readyState === 'open') channel.send(reply);
-        });
+        handler(typeof message === 'string' ? message : message.toString('utf8'), send);
       });
     });
   }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
-import { handleControlMessage } from '../session/controlMessages.js';
+import { handleControlMessage, helloMessage } from '../session/controlMessages.js';
 import { Session } from '../session/Session.js';
 import type { SessionRegistry } from '../session/SessionRegistry.js';
 import { AvatarPeer, type IceOptions } from './AvatarPeer.js';
@@ -26,11 +26,14 @@ export async function openSession(opts: {
     if (state === 'connected') log.info('viewer connected');
     if (state === 'failed' || state === 'closed') session.close(`connection ${state}`);
   });
-  peer.onControl((text, reply) => {
-    handleControlMessage(session, text)
-      .then((answer) => reply(JSON.stringify(answer)))
-      .catch((err: Error) => reply(JSON.stringify({ type: 'error', detail: err.message })));
-  });
+  peer.onControl(
+    (text, reply) => {
+      handleControlMessage(session, text)
+        .then((answer) => reply(JSON.stringify(answer)))
+        .catch((err: Error) => reply(JSON.stringify({ type: 'error', detail: err.message })));
+    },
+    () => helloMessage(session),
+  );
   session.once('closed', (reason) => {
     log.info({ reason, ...session.stats }, 'session ended');
     void peer.close();

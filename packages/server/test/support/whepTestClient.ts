@@ -39,7 +39,9 @@ export class WhepTestClient {
   control: RTCDataChannel | undefined;
   #current: RtpPacket[] = [];
   #waiters: Array<() => void> = [];
-  #controlReplies: Array<(text: string) => void> = [];
+  #controlReplies: Array<(message: Record<string, unknown>) => void> = [];
+  /** The server's greeting on the control channel. */
+  hello: Record<string, unknown> | undefined;
   #remoteSsrc = 0;
 
   constructor(opts: { audio?: boolean; dataChannel?: boolean } = {}) {
@@ -68,7 +70,9 @@ export class WhepTestClient {
       this.control = this.pc.createDataChannel('control');
       this.control.onMessage.subscribe((m) => {
         const text = typeof m === 'string' ? m : m.toString('utf8');
-        this.#controlReplies.shift()?.(text);
+        const message = JSON.parse(text) as Record<string, unknown>;
+        if (message.type === 'hello') this.hello = message;
+        else this.#controlReplies.shift()?.(message);
       });
     }
     video.onTrack.subscribe((track) => {
@@ -136,7 +140,7 @@ export class WhepTestClient {
   /** Sends a control message on the data channel and resolves with the server's reply. */
   request(message: unknown): Promise<Record<string, unknown>> {
     return new Promise((resolve) => {
-      this.#controlReplies.push((text) => resolve(JSON.parse(text) as Record<string, unknown>));
+      this.#controlReplies.push(resolve);
       this.control!.send(JSON.stringify(message));
     });
   }
