@@ -72,6 +72,7 @@ export async function startServer(
     ice: config.ice,
     publicBaseUrl: config.publicBaseUrl,
     defaultAvatar: config.defaultAvatar,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
     logger,
     version: VERSION,
     startedAt: Date.now(),

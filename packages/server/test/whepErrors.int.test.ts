@@ -7,7 +7,7 @@ let endpoint: string;
 let validOffer: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ handshakeTimeoutMs: 1000 });
   endpoint = `${server.url}/whep/avatars/default`;
   const client = new WhepTestClient();
   await client.pc.setLocalDescription(await client.pc.createOffer());
@@ -126,6 +126,15 @@ describe('WHEP errors are problem+json with a useful detail', () => {
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Authorization/i);
     const answered = await post(endpoint, 'hello');
     expect(answered.headers.get('access-control-expose-headers')).toMatch(/Location.*ETag/);
+  });
+
+  it('drops a session whose viewer never completes the handshake', async () => {
+    const response = await post(endpoint, validOffer); // an offer nobody will ever answer from
+    expect(response.status).toBe(201);
+    const location = response.headers.get('location')!;
+    expect((await fetch(location)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await fetch(location)).status).toBe(404);
   });
 
   it('GET /health answers, and a bad request never disturbs the server', async () => {

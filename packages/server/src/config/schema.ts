@@ -44,6 +44,8 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ additionalHostAddresses: ['127.0.0.1'], useIpv6: false }),
+    /** A viewer that has not completed ICE and DTLS this long after the answer is dropped. */
+    handshakeTimeoutMs: z.number().int().min(1000).max(120_000).default(10_000),
     /** Log level for pino. */
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

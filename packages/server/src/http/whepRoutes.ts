@@ -16,6 +16,7 @@ export type WhepDeps = {
   ice: IceOptions;
   publicBaseUrl: string | undefined;
   defaultAvatar: string;
+  handshakeTimeoutMs: number;
   logger: Logger;
 };
 
@@ -97,6 +98,7 @@ export function whepRoutes(deps: WhepDeps): Router {
             registry: deps.registry,
             ice: deps.ice,
             logger: deps.logger,
+            handshakeTimeoutMs: deps.handshakeTimeoutMs,
           });
         } catch (err) {
           if (err instanceof OfferError) {

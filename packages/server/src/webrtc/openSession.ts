@@ -16,6 +16,8 @@ export async function openSession(opts: {
   registry: SessionRegistry;
   ice: IceOptions;
   logger: Logger;
+  /** How long the viewer has to complete ICE and DTLS after the answer. */
+  handshakeTimeoutMs: number;
 }): Promise<{ session: Session; answer: string }> {
   const peer = await AvatarPeer.answer(opts.offer, opts.ice);
   const session = new Session(opts.avatar, opts.registry.clock, peer);
@@ -38,6 +40,12 @@ export async function openSession(opts: {
     log.info({ reason, ...session.stats }, 'session ended');
     void peer.close();
   });
+  // A viewer that never completes ICE/DTLS (closed tab, blocked UDP) must not hold a session.
+  const handshake = setTimeout(() => {
+    if (!peer.ready) session.close('handshake timeout');
+  }, opts.handshakeTimeoutMs);
+  handshake.unref();
+  session.once('closed', () => clearTimeout(handshake));
   opts.registry.add(session);
   log.info('session created');
   return { session, answer: peer.answer };
