@@ -28,6 +28,7 @@ export async function benchSwitchLatency(
   });
   const server = await startServer(config, { logger: pino({ level: 'silent' }) });
   await server.compiled;
+  const rssWithAvatarMB = +(process.memoryUsage().rss / 1e6).toFixed(1);
   const client = new WhepTestClient();
   try {
     const response = await client.connect(`${server.url}/whep/avatars/default`);
@@ -72,6 +73,7 @@ export async function benchSwitchLatency(
       if (switchFrame) receiveMs.push(switchFrame.receivedAt - now);
     }
     return {
+      rssWithAvatarMB,
       switches,
       serverRequestToFirstPacketMs: summary(serverMs),
       serverByTransportMs: {
