@@ -10,6 +10,7 @@ import { AvatarCatalog } from './media/AvatarCatalog.js';
 import { chooseEncoder, type EncoderChoice } from './media/chooseEncoder.js';
 import { findAvatars } from './media/findAvatars.js';
 import { findFfmpeg } from './media/findFfmpeg.js';
+import { killAllFfmpeg } from './media/runFfmpeg.js';
 import { FrameClock } from './session/frameClock.js';
 import { SessionRegistry } from './session/SessionRegistry.js';
 
@@ -65,7 +66,9 @@ export async function startServer(
   const compiled = catalog.compile(sources);
 
   const clock = new FrameClock(config.fps);
-  const registry = new SessionRegistry(clock);
+  const registry = new SessionRegistry(clock, (err, session) =>
+    logger.error({ err, session: session.id }, 'session failed on a frame tick; ending it'),
+  );
   const app = createApp({
     catalog,
     registry,
@@ -73,6 +76,7 @@ export async function startServer(
     publicBaseUrl: config.publicBaseUrl,
     defaultAvatar: config.defaultAvatar,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
+    maxSessions: config.maxSessions,
     logger,
     version: VERSION,
     startedAt: Date.now(),
@@ -83,6 +87,8 @@ export async function startServer(
     server.once('error', fail);
     server.listen(config.port, config.host, () => ok());
   });
+  // After listen, a socket error (e.g. EMFILE under a flood) is logged, never thrown.
+  server.on('error', (err) => logger.error({ err }, 'HTTP server error'));
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host}:${port}`;
@@ -96,6 +102,7 @@ export async function startServer(
     encoder,
     compiled,
     async close() {
+      killAllFfmpeg(); // a compile still running is abandoned; its temporary folder is removed
       registry.closeAll('server shutting down');
       clock.stop();
       server.closeAllConnections();

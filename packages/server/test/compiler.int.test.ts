@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toAnnexB } from '../src/media/annexB.js';
 import { type CompileOptions, compileAvatar } from '../src/media/compileAvatar.js';
-import { type CompiledAvatar, entryFor, LOOP_NAMES } from '../src/media/compiledAvatar.js';
+import { type CompiledAvatar, LOOP_NAMES } from '../src/media/compiledAvatar.js';
 import { decodeMarkers } from './clips/makeMarkerClip.js';
 import { LOOP } from './clips/markerCode.js';
 import { type MarkerAvatarDir, makeMarkerVideos } from './support/markerAvatar.js';
@@ -51,8 +51,8 @@ describe('loop compiler', () => {
     for (const name of LOOP_NAMES) {
       const loop = compiled.loops[name];
       for (let j = 0; j < loop.frameCount; j++) {
-        const entry = entryFor(loop, j);
-        const chain = entry.chain < 0 ? loop.main.slice(j) : loop.chains[j]!;
+        // The keyframe version of frame j: the main chain at a main keyframe, else j's chain.
+        const chain = j % loop.keyframeInterval === 0 ? loop.main.slice(j) : loop.chains[j]!;
         expect(chain[0]!.keyframe, `${name} frame ${j}`).toBe(true);
         // The entry chain, then the main chain from where the chain ends, then two frames past the wrap.
         const rest = loop.main.slice(j + chain.length);
@@ -98,6 +98,16 @@ describe('loop compiler', () => {
     writeFileSync(join(dirs.cacheDir, file!), bytes);
     const repaired = await compileAvatar(source(), options);
     expect(repaired.fromCache).toBe(false);
+    // A manifest edited to claim more frames than the body holds is a miss too.
+    const file2 = join(dirs.cacheDir, file!);
+    const text = readFileSync(file2);
+    const edited = Buffer.from(
+      text.toString('latin1').replace('"frameCount":30', '"frameCount":31'),
+      'latin1',
+    );
+    expect(edited.equals(text)).toBe(false);
+    writeFileSync(file2, edited);
+    expect((await compileAvatar(source(), options)).fromCache).toBe(false);
     expect(readdirSync(dirs.cacheDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 

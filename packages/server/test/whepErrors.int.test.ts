@@ -137,9 +137,60 @@ describe('WHEP errors are problem+json with a useful detail', () => {
     expect((await fetch(location)).status).toBe(404);
   });
 
+  it('takes trickled candidates with PATCH (204), and refuses an ICE restart (422) or another type (415)', async () => {
+    const client = new WhepTestClient();
+    try {
+      expect((await client.connect(endpoint)).status).toBe(201);
+      const ufrag = /a=ice-ufrag:(\S+)/.exec(validOffer)![1];
+      const patch = (body: string, type = 'application/trickle-ice-sdpfrag') =>
+        fetch(client.location, {
+          method: 'PATCH',
+          headers: { 'Content-Type': type, 'If-Match': '*' },
+          body,
+        });
+      const ownUfrag = /a=ice-ufrag:(\S+)/.exec(client.pc.localDescription!.sdp)![1];
+      const trickle = `a=ice-ufrag:${ownUfrag}\r\na=ice-pwd:x\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 udp 2113937151 127.0.0.1 50000 typ host\r\na=end-of-candidates\r\n`;
+      expect((await patch(trickle)).status).toBe(204);
+      expect(ufrag).toBeTruthy();
+      await expectProblem(await patch(trickle.replace(ownUfrag!, 'restart1')), 422, /ICE restart/);
+      await expectProblem(await patch(trickle, 'application/sdp'), 415, /trickle-ice-sdpfrag/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses an offer whose H.264 profiles all differ from ours with 422', async () => {
+    const highOnly = validOffer.replace(/profile-level-id=42e01f/g, 'profile-level-id=640c1f');
+    await expectProblem(await post(endpoint, highOnly), 422, /codec/);
+  });
+
+  it('answers OPTIONS on the endpoint with Accept-Post', async () => {
+    const response = await fetch(endpoint, { method: 'OPTIONS' });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('accept-post')).toBe('application/sdp');
+  });
+
   it('GET /health answers, and a bad request never disturbs the server', async () => {
     const response = await fetch(`${server.url}/health`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: 'ok' });
+  });
+});
+
+describe('limits', () => {
+  it('answers 503 with Retry-After beyond maxSessions, and accepts again once a session ends', async () => {
+    const small = await startTestServer({ maxSessions: 1 });
+    const url = `${small.url}/whep/avatars/default`;
+    try {
+      const first = await post(url, validOffer);
+      expect(first.status).toBe(201);
+      const second = await post(url, validOffer);
+      await expectProblem(second, 503, /limit of 1 session/);
+      expect(second.headers.get('retry-after')).toBe('5');
+      await fetch(first.headers.get('location')!, { method: 'DELETE' });
+      expect((await post(url, validOffer)).status).toBe(201);
+    } finally {
+      await small.stop();
+    }
   });
 });

@@ -46,6 +46,8 @@ export const ConfigSchema = z
       .default({ additionalHostAddresses: ['127.0.0.1'], useIpv6: false }),
     /** A viewer that has not completed ICE and DTLS this long after the answer is dropped. */
     handshakeTimeoutMs: z.number().int().min(1000).max(120_000).default(10_000),
+    /** Sessions this server accepts at once; beyond, new viewers get 503 with Retry-After. */
+    maxSessions: z.number().int().min(1).max(100_000).default(500),
     /** Log level for pino. */
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

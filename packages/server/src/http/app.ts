@@ -24,6 +24,8 @@ const corsOptions: cors.CorsOptions = {
   allowedHeaders: ['Authorization', 'Content-Type', 'If-Match'],
   exposedHeaders: ['Location', 'ETag', 'Link', 'Accept-Patch', 'Accept-Post', 'Retry-After'],
   maxAge: 600,
+  // Let the routes answer OPTIONS themselves (Accept-Post, Accept-Patch; 404 for unknown URLs).
+  preflightContinue: true,
 };
 
 /** The HTTP application, without listening: tests and embedders mount or serve it themselves. */
@@ -45,6 +47,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(whepRoutes(deps));
 
   if (deps.demoDir && existsSync(deps.demoDir)) app.use(express.static(deps.demoDir));
+
+  // A CORS preflight for any other URL still gets its answer (the headers were set by cors()).
+  app.options('/{*path}', (_req, res) => {
+    res.status(204).end();
+  });
 
   app.use((req, _res, next) => {
     next(new AvatarServerError('not_found', `nothing at ${req.method} ${req.path}`));

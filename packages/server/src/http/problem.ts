@@ -15,6 +15,7 @@ const STATUS: Record<ErrorCode, number> = {
   internal: 500,
   avatar_not_ready: 503,
   avatar_failed: 503,
+  server_busy: 503,
 };
 
 const TITLE: Record<ErrorCode, string> = {
@@ -30,6 +31,7 @@ const TITLE: Record<ErrorCode, string> = {
   internal: 'Internal server error',
   avatar_not_ready: 'Avatar not ready',
   avatar_failed: 'Avatar unavailable',
+  server_busy: 'Server busy',
 };
 
 export function sendProblem(req: Request, res: Response, err: AvatarServerError) {
@@ -69,7 +71,7 @@ function fromExpress(err: { type?: string; status?: number; message: string }): 
 export function problemHandler(log: (err: unknown, req: Request) => void): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const problem = err instanceof AvatarServerError ? err : fromExpress(err);
-    if (STATUS[problem.code] >= 500 && problem.code !== 'avatar_not_ready') log(err, req);
+    if (problem.code === 'internal') log(err, req);
     sendProblem(req, res, problem);
   };
 }

@@ -7,7 +7,8 @@ import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import type { SessionRegistry } from '../session/SessionRegistry.js';
 import type { IceOptions } from '../webrtc/AvatarPeer.js';
 import { OfferError } from '../webrtc/offer.js';
-import { openSession } from '../webrtc/openSession.js';
+import { openSession, patchSession } from '../webrtc/openSession.js';
+import { parseSdpFragment } from '../webrtc/trickle.js';
 import { baseUrl, sessionUrl } from './sessionUrls.js';
 
 export type WhepDeps = {
@@ -17,6 +18,7 @@ export type WhepDeps = {
   publicBaseUrl: string | undefined;
   defaultAvatar: string;
   handshakeTimeoutMs: number;
+  maxSessions: number;
   logger: Logger;
 };
 
@@ -89,6 +91,13 @@ export function whepRoutes(deps: WhepDeps): Router {
       sdpBody,
       async (req, res) => {
         const avatar = resolveAvatar(deps.catalog, String(req.params.avatarId), deps.defaultAvatar);
+        if (deps.registry.size >= deps.maxSessions) {
+          throw new AvatarServerError(
+            'server_busy',
+            `this server is at its limit of ${deps.maxSessions} sessions; retry shortly or use another node`,
+            { retryAfterSeconds: 5 },
+          );
+        }
         const offer = typeof req.body === 'string' ? req.body : '';
         let opened: Awaited<ReturnType<typeof openSession>>;
         try {
@@ -145,10 +154,27 @@ export function whepRoutes(deps: WhepDeps): Router {
       sessionOf(deps, req).close('deleted by client');
       res.status(200).end();
     })
+    .patch(
+      (req, _res, next) => {
+        if (!req.is('application/trickle-ice-sdpfrag')) {
+          throw new AvatarServerError(
+            'bad_content_type',
+            `send trickled candidates with Content-Type: application/trickle-ice-sdpfrag (got ${req.get('content-type') ?? 'none'})`,
+          );
+        }
+        next();
+      },
+      sdpBody,
+      async (req, res) => {
+        const session = sessionOf(deps, req);
+        await patchSession(session, parseSdpFragment(typeof req.body === 'string' ? req.body : ''));
+        res.status(204).end();
+      },
+    )
     .options((_req, res) => {
       res.set('Accept-Patch', 'application/trickle-ice-sdpfrag').status(204).end();
     })
-    .all(methodNotAllowed(['GET', 'DELETE', 'OPTIONS']));
+    .all(methodNotAllowed(['GET', 'PATCH', 'DELETE', 'OPTIONS']));
 
   router
     .route('/whep/sessions/:sessionId/speaking')

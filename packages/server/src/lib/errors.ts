@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'payload_too_large'
+  | 'server_busy'
   | 'internal';
 
 /** An error with a code and a message meant for the API user (it becomes the problem's detail). */

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccessUnit } from './annexB.js';
@@ -8,6 +9,7 @@ import {
   LOOP_NAMES,
   type LoopName,
 } from './compiledAvatar.js';
+import { nextMainKeyframe } from './entryPlan.js';
 
 /**
  * The disk cache of compiled avatars: one file per avatar, named by a hash of the clips' bytes
@@ -20,7 +22,7 @@ import {
 
 const MAGIC = Buffer.from('AVTRLOOP');
 /** Bump when the compiler's output for the same inputs changes. */
-export const COMPILER_VERSION = 1;
+export const COMPILER_VERSION = 2;
 
 /** [keyframe ? 1 : 0, ...byte length of each slice NAL] */
 type AuEntry = number[];
@@ -39,19 +41,30 @@ type Manifest = {
   spsLength: number;
   ppsLength: number;
   loops: Record<LoopName, LoopManifest>;
-  bodySha256: string;
+  /** SHA-256 of this manifest (with this field empty) followed by the body. */
+  sha256: string;
 };
 
-/** Hash of the input clips' bytes plus the settings; the cache file name. */
-export function cacheKey(
-  clipBytes: readonly Uint8Array[],
-  settings: Record<string, unknown>,
-): string {
+function checksum(manifest: Manifest, body: Uint8Array): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ ...manifest, sha256: '' }))
+    .update(body)
+    .digest('hex');
+}
+
+/**
+ * Hash of the input clips' bytes and of everything that shapes the output (settings, the encoder
+ * command line, the ffmpeg build); the cache file name. Clips are hashed as streams.
+ */
+export async function cacheKey(
+  clips: readonly string[],
+  inputs: Record<string, unknown>,
+): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ compilerVersion: COMPILER_VERSION, settings }));
-  for (const bytes of clipBytes) {
-    hash.update(String(bytes.length));
-    hash.update(bytes);
+  hash.update(JSON.stringify({ compilerVersion: COMPILER_VERSION, inputs }));
+  for (const clip of clips) {
+    hash.update('\0clip\0');
+    for await (const chunk of createReadStream(clip)) hash.update(chunk as Buffer);
   }
   return hash.digest('hex').slice(0, 32);
 }
@@ -86,8 +99,9 @@ function serialize(avatar: CompiledAvatar): Buffer {
     spsLength: avatar.sps.length,
     ppsLength: avatar.pps.length,
     loops,
-    bodySha256: createHash('sha256').update(bodyBuffer).digest('hex'),
+    sha256: '',
   };
+  manifest.sha256 = checksum(manifest, bodyBuffer);
   const json = Buffer.from(JSON.stringify(manifest));
   const length = Buffer.alloc(4);
   length.writeUInt32BE(json.length);
@@ -100,7 +114,7 @@ function deserialize(file: Buffer): CompiledAvatar | null {
   const manifest = JSON.parse(file.subarray(12, 12 + jsonLength).toString('utf8')) as Manifest;
   if (manifest.compilerVersion !== COMPILER_VERSION) return null;
   const body = file.subarray(12 + jsonLength);
-  if (createHash('sha256').update(body).digest('hex') !== manifest.bodySha256) return null;
+  if (checksum(manifest, body) !== manifest.sha256) return null;
   let offset = 0;
   const take = (n: number) => {
     const bytes = body.subarray(offset, offset + n);
@@ -123,9 +137,26 @@ function deserialize(file: Buffer): CompiledAvatar | null {
       chains: m.chains.map((chain) => chain.map(au)),
     };
   }
-  if (offset !== body.length) return null;
+  if (offset !== body.length || !LOOP_NAMES.every((name) => wellFormed(loops[name]))) return null;
+  if (sps.length === 0 || pps.length === 0) return null;
   const { id, size, fps, encoder } = manifest;
   return { id, size, fps, encoder, sps, pps, loops };
+}
+
+/** The shape the cursor relies on: a keyframe where an entry point starts, chains that end on time. */
+function wellFormed(loop: CompiledLoop): boolean {
+  const G = loop.keyframeInterval;
+  if (loop.frameCount < 1 || G < 1 || loop.main.length !== loop.frameCount) return false;
+  if (loop.chains.length !== loop.frameCount) return false;
+  return loop.main.every((au, i) => {
+    const chain = loop.chains[i]!;
+    if (au.slices.length === 0 || au.keyframe !== (i % G === 0)) return false;
+    if (i % G === 0) return chain.length === 0;
+    return (
+      chain.length === nextMainKeyframe(i, G, loop.frameCount) - i &&
+      chain.every((c, k) => c.slices.length > 0 && c.keyframe === (k === 0))
+    );
+  });
 }
 
 /** The cached compile for `key`, or null when absent, from another compiler version, or damaged. */

@@ -12,7 +12,8 @@ export type EncoderChoice = {
 /** True when a real one-frame encode with this encoder succeeds. */
 export async function encoderWorks(ffmpegPath: string, kind: EncoderKind): Promise<boolean> {
   try {
-    await ffmpegToBuffer(ffmpegPath, probeArgs(kind), `probe ${kind}`);
+    // A GPU driver that hangs must not hold up the start: a one-frame encode takes well under 20 s.
+    await ffmpegToBuffer(ffmpegPath, probeArgs(kind), `probe ${kind}`, { timeoutMs: 20_000 });
     return true;
   } catch {
     return false;

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -6,7 +6,8 @@ import { cacheKey, readCachedAvatar, writeCachedAvatar } from './avatarCache.js'
 import { type CompiledAvatar, LOOP_NAMES, type LoopName } from './compiledAvatar.js';
 import { CompileError, compileLoop } from './compileLoop.js';
 import { decodeClip } from './decodeClip.js';
-import type { EncoderKind, EncodeSettings } from './encoderArgs.js';
+import { type EncoderKind, type EncodeSettings, encoderArgs } from './encoderArgs.js';
+import { ffmpegVersion } from './runFfmpeg.js';
 
 /** An avatar as found in the videos folder: its id and the two clips. */
 export type AvatarSource = { id: string; clips: Record<LoopName, string> };
@@ -51,11 +52,13 @@ export async function compileAvatar(
 ): Promise<CompileOutcome> {
   const started = performance.now();
   const log = opts.logger.child({ avatar: source.id });
-  const clipBytes = await Promise.all(LOOP_NAMES.map((name) => readFile(source.clips[name])));
-  const key = cacheKey(clipBytes, {
-    encoder: opts.encoder,
+  const clips = LOOP_NAMES.map((name) => source.clips[name]);
+  const key = await cacheKey(clips, {
     keyframeInterval: opts.keyframeInterval,
-    ...opts.settings,
+    settings: opts.settings,
+    // The real command line and ffmpeg build: a change to either changes the output.
+    encoderArgs: encoderArgs(opts.encoder, opts.settings, []),
+    ffmpeg: await ffmpegVersion(opts.ffmpegPath),
   });
   const cached = await readCachedAvatar(opts.cacheDir, key);
   if (cached) {
@@ -107,7 +110,15 @@ export async function compileAvatar(
       pps: sameBytes(pps, 'PPS'),
       loops,
     };
-    await writeCachedAvatar(opts.cacheDir, key, avatar);
+    try {
+      await writeCachedAvatar(opts.cacheDir, key, avatar);
+    } catch (err) {
+      // A read-only or full cache folder costs the next start a compile, not this avatar.
+      log.warn(
+        { err: (err as Error).message, cacheDir: opts.cacheDir },
+        'could not write the cache',
+      );
+    }
     const compileMs = performance.now() - started;
     log.info({ key, compileMs: Math.round(compileMs), encodedFrames }, 'avatar compiled');
     return { avatar, fromCache: false, compileMs, encodedFrames };

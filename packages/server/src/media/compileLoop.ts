@@ -21,8 +21,8 @@ export type LoopEncodeResult = {
 /**
  * Encodes one decoded loop into its main chain and every switch-in chain with a single encoder
  * run, then checks the output frame by frame: the right number of pictures, an IDR exactly where
- * one was forced, and a P-frame everywhere else (an unplanned IDR would be harmless, a missing
- * one would make a switch undecodable).
+ * one was forced (a missing one would make a switch undecodable), and no IDR anywhere else (it
+ * would mean the encoder ignored our settings, so nothing else about its output can be trusted).
  */
 export async function compileLoop(opts: {
   ffmpegPath: string;
@@ -35,10 +35,10 @@ export async function compileLoop(opts: {
   const { frames, keyframeInterval } = opts;
   const plan = planEntries(frames.count, keyframeInterval);
   const args = encoderArgs(opts.encoder, opts.settings, plan.keyframePositions);
+  const reader = await openFrames(frames);
   const run = runFfmpeg(opts.ffmpegPath, args, `encoding with ${opts.encoder}`);
   const out: Buffer[] = [];
   run.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  const reader = await openFrames(frames);
   try {
     const step = Math.max(1, Math.floor(plan.sequence.length / 10));
     for (let pos = 0; pos < plan.sequence.length; pos++) {
@@ -49,6 +49,7 @@ export async function compileLoop(opts: {
     await run.done;
   } catch (err) {
     run.kill();
+    await run.done.catch(() => {});
     throw err;
   } finally {
     await reader.close();

@@ -30,12 +30,6 @@ export type CompiledAvatar = {
   loops: Record<LoopName, CompiledLoop>;
 };
 
-/** The keyframe version of frame j: its switch-in chain, or the main chain at a main keyframe. */
-export function entryFor(loop: CompiledLoop, frame: number): { chain: number; frame: number } {
-  const j = ((frame % loop.frameCount) + loop.frameCount) % loop.frameCount;
-  return { chain: j % loop.keyframeInterval === 0 ? -1 : j, frame: j };
-}
-
 /** Bytes of coded video held for an avatar (slices only). */
 export function compiledBytes(avatar: CompiledAvatar): number {
   let total = avatar.sps.length + avatar.pps.length;

@@ -27,11 +27,32 @@ export type FfmpegRun = {
 
 const STDERR_KEEP = 4000;
 
+/** Every ffmpeg still running, so that shutting down never leaves one behind. */
+const running = new Set<ReturnType<typeof spawn>>();
+
+/** Kills every ffmpeg this process started that is still running (server shutdown). */
+export function killAllFfmpeg() {
+  for (const child of running) child.kill('SIGKILL');
+}
+
 /** Spawns ffmpeg with `-hide_banner -nostdin`-style hygiene and keeps the tail of its stderr. */
-export function runFfmpeg(ffmpegPath: string, args: string[], what: string): FfmpegRun {
+export function runFfmpeg(
+  ffmpegPath: string,
+  args: string[],
+  what: string,
+  options: { timeoutMs?: number } = {},
+): FfmpegRun {
   const child = spawn(ffmpegPath, ['-hide_banner', '-loglevel', 'error', ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  running.add(child);
+  let timedOut = false;
+  const timer = options.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, options.timeoutMs)
+    : undefined;
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
@@ -40,9 +61,24 @@ export function runFfmpeg(ffmpegPath: string, args: string[], what: string): Ffm
   // A write after ffmpeg exited raises EPIPE on stdin; the exit code carries the real error.
   child.stdin.on('error', () => {});
   const done = new Promise<void>((resolve, reject) => {
-    child.on('error', (err) => reject(new FfmpegError(`${what}: ${err.message}`, null, stderr)));
+    child.on('error', (err) => {
+      running.delete(child);
+      clearTimeout(timer);
+      reject(new FfmpegError(`${what}: ${err.message}`, null, stderr));
+    });
     child.on('close', (code, signal) => {
+      running.delete(child);
+      clearTimeout(timer);
       if (code === 0) return resolve();
+      if (timedOut) {
+        return reject(
+          new FfmpegError(
+            `${what}: ffmpeg did not finish within ${options.timeoutMs} ms`,
+            code,
+            stderr,
+          ),
+        );
+      }
       const tail = stderr.trim().split('\n').slice(-3).join(' | ');
       reject(
         new FfmpegError(
@@ -83,13 +119,28 @@ export async function ffmpegToBuffer(
   ffmpegPath: string,
   args: string[],
   what: string,
-  input?: Uint8Array,
+  options: { input?: Uint8Array; timeoutMs?: number } = {},
 ): Promise<Buffer> {
-  const run = runFfmpeg(ffmpegPath, args, what);
+  const run = runFfmpeg(ffmpegPath, args, what, options);
+  const input = options.input;
   const chunks: Buffer[] = [];
   run.stdout.on('data', (c: Buffer) => chunks.push(c));
   if (input) await run.write(input);
   run.end();
   await run.done;
   return Buffer.concat(chunks);
+}
+
+const versions = new Map<string, Promise<string>>();
+
+/** The first line of `ffmpeg -version` (which build encodes matters for the cache key). */
+export function ffmpegVersion(ffmpegPath: string): Promise<string> {
+  let version = versions.get(ffmpegPath);
+  if (!version) {
+    version = ffmpegToBuffer(ffmpegPath, ['-version'], 'ffmpeg -version', { timeoutMs: 10_000 })
+      .then((out) => out.toString('utf8').split('\n')[0] ?? '')
+      .catch(() => 'unknown');
+    versions.set(ffmpegPath, version);
+  }
+  return version;
 }

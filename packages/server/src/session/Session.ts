@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { AvatarServerError } from '../lib/errors.js';
 import type { LoopName } from '../media/compiledAvatar.js';
 import type { PacketizedAvatar, PacketizedFrame } from '../rtp/packetizedAvatar.js';
 import { advance, type Cursor, enterAt, frameAt } from './cursor.js';
@@ -34,11 +35,12 @@ export type SessionStats = {
   switches: number;
 };
 
-type PendingChange = {
-  speaking: boolean;
+type Waiter = {
+  resolve: (change: SpeakingChange) => void;
+  reject: (err: Error) => void;
   receivedAt: number;
-  waiters: Array<(change: SpeakingChange) => void>;
 };
+type PendingChange = { speaking: boolean; waiters: Waiter[] };
 
 const RTP_CLOCK = 90_000;
 
@@ -99,7 +101,7 @@ export class Session extends EventEmitter<SessionEvents> {
    * resolves immediately with where the session is.
    */
   setSpeaking(speaking: boolean, receivedAt = performance.now()): Promise<SpeakingChange> {
-    if (this.#closed) return Promise.reject(new Error('session closed'));
+    if (this.#closed) return Promise.reject(AvatarServerError.sessionNotFound(this.id));
     if (this.#pending === null && speaking === this.#speaking) {
       return Promise.resolve(this.#change(speaking, this.#clock.nextTick - 1, receivedAt));
     }
@@ -109,12 +111,13 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#cursor = enterAt(this.#avatar, speaking ? 'speaking' : 'idle', this.#cursor.frame);
       return Promise.resolve(this.#change(speaking, -1, receivedAt));
     }
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject, receivedAt };
       if (this.#pending) {
         this.#pending.speaking = speaking;
-        this.#pending.waiters.push(resolve);
+        this.#pending.waiters.push(waiter);
       } else {
-        this.#pending = { speaking, receivedAt, waiters: [resolve] };
+        this.#pending = { speaking, waiters: [waiter] };
       }
       this.#sendFor(this.#clock.nextTick);
     });
@@ -134,6 +137,16 @@ export class Session extends EventEmitter<SessionEvents> {
   close(reason = 'closed') {
     if (this.#closed) return;
     this.#closed = true;
+    const waiters = this.#pending?.waiters ?? [];
+    this.#pending = null;
+    for (const waiter of waiters) {
+      waiter.reject(
+        new AvatarServerError(
+          'session_not_found',
+          `the session ended (${reason}) before the change was sent`,
+        ),
+      );
+    }
     this.emit('closed', reason);
     this.removeAllListeners();
   }
@@ -144,19 +157,20 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#lastSentTick = tick;
 
     const pending = this.#pending;
-    if (pending) {
-      this.#pending = null;
-      if (pending.speaking !== this.#speaking) {
-        this.#speaking = pending.speaking;
-        this.stats.switches++;
-        // Same phase in the target loop (a later issue chooses the most natural frame instead).
-        this.#cursor = enterAt(
-          this.#avatar,
-          pending.speaking ? 'speaking' : 'idle',
-          this.#cursor.frame,
-        );
-      }
-    } else if (this.#keyframeRequested && !frameAt(this.#avatar, this.#cursor).keyframe) {
+    this.#pending = null;
+    let switched = false;
+    if (pending && pending.speaking !== this.#speaking) {
+      this.#speaking = pending.speaking;
+      this.stats.switches++;
+      switched = true;
+      // Same phase in the target loop (a later issue chooses the most natural frame instead).
+      this.#cursor = enterAt(
+        this.#avatar,
+        pending.speaking ? 'speaking' : 'idle',
+        this.#cursor.frame,
+      );
+    }
+    if (!switched && this.#keyframeRequested && !frameAt(this.#avatar, this.#cursor).keyframe) {
       this.#cursor = enterAt(this.#avatar, this.#cursor.loop, this.#cursor.frame);
     }
     this.#keyframeRequested = false;
@@ -165,9 +179,12 @@ export class Session extends EventEmitter<SessionEvents> {
     const sentAt = Date.now();
     this.#send(frame, tick);
     if (pending) {
-      const change = this.#change(this.#speaking, tick, pending.receivedAt, frame, sentAt);
-      for (const resolve of pending.waiters) resolve(change);
-      this.emit('speakingchange', change);
+      let change: SpeakingChange | undefined;
+      for (const waiter of pending.waiters) {
+        change = this.#change(this.#speaking, tick, waiter.receivedAt, frame, sentAt);
+        waiter.resolve(change);
+      }
+      if (switched && change) this.emit('speakingchange', change);
     }
     this.#cursor = advance(this.#avatar, this.#cursor);
   }

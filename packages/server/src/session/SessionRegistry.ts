@@ -12,12 +12,23 @@ export class SessionRegistry {
   lateTicks = 0;
   ticks = 0;
 
-  constructor(clock: FrameClock) {
+  #onError: (err: unknown, session: Session) => void;
+
+  constructor(clock: FrameClock, onError: (err: unknown, session: Session) => void = () => {}) {
     this.#clock = clock;
+    this.#onError = onError;
     clock.onTick((tick, lateMs) => {
       this.ticks++;
       if (lateMs > clock.periodMs / 3) this.lateTicks++;
-      for (const session of this.#sessions.values()) session.onTick(tick);
+      for (const session of this.#sessions.values()) {
+        try {
+          session.onTick(tick);
+        } catch (err) {
+          // One broken session ends; every other viewer keeps streaming.
+          this.#onError(err, session);
+          session.close(`internal error: ${(err as Error).message}`);
+        }
+      }
     });
   }
 
@@ -31,7 +42,11 @@ export class SessionRegistry {
 
   add(session: Session) {
     this.#sessions.set(session.id, session);
-    session.once('closed', () => this.#sessions.delete(session.id));
+    session.once('closed', () => {
+      this.#sessions.delete(session.id);
+      // No viewers: no need to wake up 25 times a second.
+      if (this.#sessions.size === 0) this.#clock.stop();
+    });
     if (!this.#clock.running) this.#clock.start();
   }
 

@@ -81,12 +81,16 @@ export class FrameClock {
       this.skippedTicks += behind;
       this.#next += behind;
     }
-    // Fire every tick that is due (normally exactly one).
-    while (this.running && this.dueAt(this.#next) <= now) {
-      const tick = this.#next++;
-      const late = now - this.dueAt(tick);
-      for (const listener of this.#listeners) listener(tick, late);
+    try {
+      // Fire every tick that is due (normally exactly one).
+      while (this.running && this.dueAt(this.#next) <= now) {
+        const tick = this.#next++;
+        const late = now - this.dueAt(tick);
+        for (const listener of this.#listeners) listener(tick, late);
+      }
+    } finally {
+      // A listener that throws must not stop the clock for everyone else.
+      if (this.running) this.#schedule();
     }
-    if (this.running) this.#schedule();
   }
 }

@@ -7,12 +7,12 @@ import {
   RtpHeader,
   RtpPacket,
   useAbsSendTime,
-  useFIR,
   useH264,
   useNACK,
   usePLI,
   useSdesMid,
 } from 'werift';
+import { PROFILE_LEVEL_ID } from '../media/encoderArgs.js';
 import type { VideoSender } from '../session/videoSender.js';
 import { addRtcpMuxOnly, checkOffer, OfferError } from './offer.js';
 
@@ -35,8 +35,10 @@ const PLAYOUT_DELAY_ZERO = Buffer.from([0, 0, 0]);
 /** The H.264 flavour both our encoders produce; the answer then picks this exact offer entry. */
 const h264 = () =>
   useH264({
-    parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
-    rtcpFeedback: [useNACK(), usePLI(), useFIR()],
+    parameters: `profile-level-id=${PROFILE_LEVEL_ID};packetization-mode=1;level-asymmetry-allowed=1`,
+    // No `ccm fir`: werift routes a FIR by its media SSRC, which is 0, so it never reaches the
+    // sender. Browsers send PLI, which we answer.
+    rtcpFeedback: [useNACK(), usePLI()],
   });
 
 export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
@@ -89,10 +91,10 @@ export class AvatarPeer implements VideoSender {
       try {
         await pc.setRemoteDescription({ type: 'offer', sdp: offer });
       } catch (err) {
-        throw new OfferError(
-          'unparsable',
-          `the SDP offer could not be applied: ${(err as Error).message}`,
-        );
+        const message = (err as Error).message;
+        // werift refuses an offer whose H.264 profiles all differ from ours: that is a 422.
+        const kind = /compatible codec/i.test(message) ? 'unusable' : 'unparsable';
+        throw new OfferError(kind, `the SDP offer could not be applied: ${message}`);
       }
       await pc.setLocalDescription(await pc.createAnswer());
       const local = pc.localDescription;
@@ -130,17 +132,22 @@ export class AvatarPeer implements VideoSender {
     this.#sender.sendRtp(new RtpPacket(header, payload)).catch(() => {});
   }
 
-  /** PLI, or FIR (which werift parses but does not raise as an event). */
+  /** Picture Loss Indication from the receiver. */
   onKeyframeRequest(listener: () => void) {
     this.#sender.onPictureLossIndication.subscribe(listener);
-    this.#sender.onRtcp.subscribe((packet) => {
-      if (
-        packet.type === 206 &&
-        (packet as { feedback?: { count?: number } }).feedback?.count === 4
-      ) {
-        listener();
-      }
-    });
+  }
+
+  /** The ICE username fragment of the offer, to tell a trickle PATCH from an ICE restart. */
+  get remoteIceUfrag(): string | undefined {
+    return /^a=ice-ufrag:(\S+)/m.exec(this.#pc.remoteDescription?.sdp ?? '')?.[1];
+  }
+
+  /** Adds candidates the client trickles after its offer (WHEP PATCH, RFC 8840). */
+  async addRemoteCandidates(candidates: Array<{ candidate: string; sdpMid?: string }>) {
+    for (const c of candidates) {
+      // A candidate werift cannot use is dropped silently, as WHEP asks.
+      await this.#pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid }).catch(() => {});
+    }
   }
 
   onStateChange(listener: (state: PeerState) => void) {

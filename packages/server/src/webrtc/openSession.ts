@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
+import { AvatarServerError } from '../lib/errors.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import { handleControlMessage, helloMessage } from '../session/controlMessages.js';
 import { Session } from '../session/Session.js';
 import type { SessionRegistry } from '../session/SessionRegistry.js';
 import { AvatarPeer, type IceOptions } from './AvatarPeer.js';
+import type { SdpFragment } from './trickle.js';
 
 /**
  * Answers a viewer's offer and starts its session: the peer sends what the session's cursor
@@ -48,5 +50,25 @@ export async function openSession(opts: {
   session.once('closed', () => clearTimeout(handshake));
   opts.registry.add(session);
   log.info('session created');
+  peers.set(session, peer);
   return { session, answer: peer.answer };
+}
+
+const peers = new WeakMap<Session, AvatarPeer>();
+
+/**
+ * Applies a WHEP PATCH to a session's peer: trickled candidates are added; new ICE credentials
+ * mean an ICE restart, which this server does not support (422, as draft-ietf-wish-whep says for
+ * a server that implements only one of trickle and restart).
+ */
+export async function patchSession(session: Session, fragment: SdpFragment) {
+  const peer = peers.get(session);
+  if (!peer) throw AvatarServerError.sessionNotFound(session.id);
+  if (fragment.ufrag !== undefined && fragment.ufrag !== peer.remoteIceUfrag) {
+    throw new AvatarServerError(
+      'unusable_offer',
+      'ICE restart is not supported: start a new session (POST the endpoint again)',
+    );
+  }
+  await peer.addRemoteCandidates(fragment.candidates);
 }

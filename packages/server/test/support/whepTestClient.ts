@@ -86,7 +86,10 @@ export class WhepTestClient {
     if (head && head.header.timestamp !== rtp.header.timestamp) this.#current = [];
     this.#current.push(rtp);
     if (!rtp.header.marker) return;
-    const packets = this.#current.sort((a, b) => a.header.sequenceNumber - b.header.sequenceNumber);
+    // Order by sequence number relative to the first packet, so a frame spanning 65535 → 0 sorts right.
+    const first = this.#current[0]!.header.sequenceNumber;
+    const rank = (p: RtpPacket) => (p.header.sequenceNumber - first + 0x10000) & 0xffff;
+    const packets = this.#current.sort((a, b) => rank(a) - rank(b));
     this.#current = [];
     const annexB = depacketize(packets.map((p) => p.payload));
     this.frames.push({
