@@ -6,13 +6,21 @@
  * dependencies) and piped as raw RGB24 into ffmpeg, which encodes two seamless loops:
  *
  *   videos/default/idle.mp4      breathing, blinking, gentle sway, mouth closed
- *   videos/default/speaking.mp4  syllable-driven mouth, nods/tilts, brow raises, blinking
+ *   videos/default/speaking.mp4  the idle footage (same motion, frame for frame) with a
+ *                                syllable-driven mouth and small brow raises
  *
  * Both clips: 512x512, 25 fps, 300 frames (12 s), H.264 yuv420p, +faststart, no audio.
  * Every periodic motion completes an integer number of cycles in 300 frames and every
- * transient (blink, syllable, nod, glance) ends before the last frame, so frame 299 flows
+ * transient (blink, syllable, brow raise, glance) ends before the last frame, so frame 299 flows
  * into frame 0. Both clips start in the same neutral pose, so cutting between them at
  * frame 0 is seamless. A seeded PRNG makes the output reproducible.
+ *
+ * The two clips share ONE body/head/breathing/sway/gaze/blink timeline: speaking frame i is
+ * idle frame i plus mouth and brows, and the mouth closes fully between syllables (every
+ * 320-440 ms) and between phrases. So the server's cut analysis (bench/naturalness.ts) finds,
+ * for almost every frame of either loop, a frame of the other loop that continues it naturally
+ * (idle i -> speaking i+1 differs only by the mouth, and not at all at mouth-closed moments).
+ * Keep it that way: give the speaking loop no head motion of its own.
  *
  * Rerun (needs ffmpeg with libx264 on PATH, or FFMPEG_PATH=/path/to/ffmpeg):
  *   npm run make-videos        # same as: npx tsx videos/make-default-avatar.ts
@@ -188,84 +196,57 @@ export function idleTimeline(): Pose[] {
   return poses;
 }
 
-export function speakingTimeline(): Pose[] {
+/**
+ * The speaking loop is the idle loop's footage with a talking mouth: the same body, head,
+ * breathing, sway, gaze and blinks frame for frame (shared timeline), plus syllable-driven
+ * mouth movement and a few short eyebrow raises on stressed syllables. Every syllable ends in a
+ * mouth-closed moment (4-6 frames, i.e. every 320-440 ms), and phrases are separated by closed
+ * pauses, so at many frames the speaking frame equals the idle frame at the same index. The
+ * server can therefore cut idle frame i -> speaking frame i+1 (and back) with only the mouth
+ * (and brows) changing, and frequently with no change at all.
+ */
+export function speakingTimeline(idle: Pose[] = idleTimeline()): Pose[] {
   const rng = makeRng(0x5ea4);
-  const blink = blinkTrack(rng);
-  const gaze = gazeTrack(rng, 2.4);
   const open = new Float32Array(FRAMES);
   const width = new Float32Array(FRAMES).fill(1);
-  const nod = new Float32Array(FRAMES);
   const brow = new Float32Array(FRAMES);
-  const activity = new Float32Array(FRAMES);
 
-  // Syllables grouped into phrases with pauses: 160-360 ms per syllable, random loudness.
-  let t = 7;
-  const end = FRAMES - 12;
-  while (t < end - 10) {
-    const phraseStart = t;
-    let phraseEnd = t;
-    const n = 3 + Math.floor(rng() * 9);
+  // Phrases of 3-8 syllables. A syllable opens the mouth for 4-5 frames (160-200 ms) and is
+  // followed by 4-6 frames with the mouth fully closed; phrases end in a longer closed pause.
+  // Everything is on integer frames, so "closed" is exactly 0 (identical to idle).
+  let t = 5;
+  const end = FRAMES - 8; // the last syllable closes well before the loop point
+  while (t < end - 12) {
+    const n = 3 + Math.floor(rng() * 6);
     for (let i = 0; i < n; i++) {
-      const dur = 4 + rng() * 5;
+      const dur = 3 + Math.floor(rng() * 3);
       if (t + dur > end) break;
-      const amp = 0.3 + 0.7 * rng() ** 0.8;
+      const amp = 0.35 + 0.65 * rng() ** 0.8;
       const w = 0.82 + 0.32 * rng();
-      for (let f = Math.floor(t); f < Math.ceil(t + dur) && f < FRAMES; f++) {
-        const b = bump((f - t) / dur) * amp;
-        open[f] = (open[f] ?? 0) + b;
-        if (b > 0.05) width[f] = mix(1, w, clamp01(b * 1.5));
+      for (let f = t; f < t + dur; f++) {
+        const b = bump((f - t + 0.5) / dur) * amp;
+        open[f] = b;
+        width[f] = mix(1, w, clamp01(b * 1.5));
       }
-      // Stressed syllables: sometimes a small nod, sometimes an eyebrow raise.
-      const doNod = amp > 0.6 && rng() < 0.4;
-      const doBrow = amp > 0.6 && rng() < 0.28;
-      const nt = t - 2;
-      for (let f = Math.max(0, Math.floor(nt)); f < Math.min(end, nt + 18); f++) {
-        if (doNod) nod[f] = (nod[f] ?? 0) + bump((f - nt) / 16, 0.4) * (0.6 + 0.4 * amp);
-        if (doBrow) brow[f] = Math.max(brow[f] ?? 0, bump((f - nt) / 18, 0.3));
+      // Stressed syllables: sometimes a quick eyebrow raise, over the syllable only.
+      if (amp > 0.65 && rng() < 0.35) {
+        for (let f = t; f < t + dur; f++) brow[f] = bump((f - t + 0.5) / dur, 0.4);
       }
-      phraseEnd = t + dur;
-      t += dur * (0.8 + 0.35 * rng());
+      t += dur + 4 + Math.floor(rng() * 3);
     }
-    for (let f = Math.floor(phraseStart); f < Math.ceil(phraseEnd); f++) {
-      activity[f] = 1;
-    }
-    t += 8 + rng() * 18; // breath / pause between phrases
-  }
-  // Soften the "speaking" activity so the smile relaxes/returns gradually (it has settled
-  // back to ~0 by the end of the closing pause, matching frame 0).
-  const act = new Float32Array(FRAMES);
-  let a = 0;
-  for (let f = 0; f < FRAMES; f++) {
-    a = mix(a, activity[f] ?? 0, 0.2);
-    act[f] = a;
+    t += 6 + Math.floor(rng() * 12); // breath / pause between phrases (mouth closed)
   }
 
-  const roll = loopNoise(rng, 2.2 * DEG, [1, 2, 3, 5]);
-  const sway = loopNoise(rng, 3, [1, 2, 3]);
-  const yaw = loopNoise(rng, 0.8, [1, 2, 4]);
-  const pitch = loopNoise(rng, 0.35, [2, 3, 5]);
-  const poses: Pose[] = [];
-  for (let f = 0; f < FRAMES; f++) {
-    const breathe = 0.5 - 0.5 * Math.cos((TAU * 4 * f) / FRAMES); // 3 s breaths
+  return idle.map((pose, f) => {
     const o = Math.min(1, open[f] ?? 0);
-    const p = pitch(f) + 0.5 * (nod[f] ?? 0) + 0.1 * breathe;
-    poses.push({
-      breathe,
-      headX: sway(f),
-      headY: -1.4 * breathe + 2 * p,
-      roll: roll(f),
-      yaw: yaw(f),
-      pitch: p,
-      blink: blink[f] ?? 0,
-      gazeX: gaze.x[f] ?? 0,
-      gazeY: gaze.y[f] ?? 0,
+    return {
+      ...pose,
       mouthOpen: o,
-      mouthWidth: width[f] ?? 1,
-      smile: 3.6 - 1.4 * (act[f] ?? 0) * (act[f] ?? 0) - 1.2 * o,
-      brow: 5 * (brow[f] ?? 0),
-    });
-  }
-  return poses;
+      mouthWidth: o > 0 ? (width[f] ?? 1) : pose.mouthWidth,
+      smile: pose.smile - 1.2 * o,
+      brow: pose.brow + 4 * (brow[f] ?? 0),
+    };
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -775,6 +756,8 @@ async function encodeClip(ffmpeg: string, poses: Pose[], outFile: string): Promi
   const tmp = path.join(path.dirname(outFile), `.${path.basename(outFile)}.${process.pid}.tmp`);
   // mbtree=0: the first frame is then encoded from its own content only, so frame 0 of both clips
   // (the same neutral pose) decodes bit-identically and a cut between the clips is invisible.
+  // crf 16 (not 20): less coding noise between the two clips' otherwise identical frames, so the
+  // server's idle<->speaking cuts measure closer to a natural frame step (bench/naturalness.ts).
   // biome-ignore format: keep the ffmpeg command readable
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
@@ -782,7 +765,7 @@ async function encodeClip(ffmpeg: string, poses: Pose[], outFile: string): Promi
     '-i', 'pipe:0',
     '-an', '-sn', '-dn', '-map_metadata', '-1',
     '-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p',
-    '-c:v', 'libx264', '-preset', 'slow', '-tune', 'animation', '-crf', '20', '-g', '50',
+    '-c:v', 'libx264', '-preset', 'slow', '-tune', 'animation', '-crf', '16', '-g', '50',
     '-x264-params', 'mbtree=0',
     '-pix_fmt', 'yuv420p', '-r', String(FPS),
     '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv',

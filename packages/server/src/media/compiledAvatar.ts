@@ -28,7 +28,27 @@ export type CompiledAvatar = {
   sps: Uint8Array;
   pps: Uint8Array;
   loops: Record<LoopName, CompiledLoop>;
+  /** cuts[loop][i]: the frame of the other loop to show right after frame i of `loop`. */
+  cuts: Record<LoopName, number[]>;
+  /** cutRatios[loop][i]: how visible that cut is (its jump over the loop's median step). */
+  cutRatios: Record<LoopName, number[]>;
+  /** Seam and cut scores, for the compile log, /avatars and benchmarks. */
+  analysis: AvatarAnalysis;
 };
+
+/** The naturalness figures of an avatar, as ratios to the median step between frames. */
+export type AvatarAnalysis = {
+  seams: Record<LoopName, { start: number; end: number; ratio: number; untrimmedRatio: number }>;
+  cuts: Record<LoopName, { medianRatio: number; p90Ratio: number; naiveMedianRatio: number }>;
+  analysisMs: number;
+  /** What to change about the clips (outside the recommended length, frame rate or shape). */
+  warnings: string[];
+};
+
+/** The other loop: where a speaking change goes from `loop`. */
+export function otherLoop(loop: LoopName): LoopName {
+  return loop === 'idle' ? 'speaking' : 'idle';
+}
 
 /** Bytes of coded video held for an avatar (slices only). */
 export function compiledBytes(avatar: CompiledAvatar): number {

@@ -5,9 +5,17 @@ import { runFfmpeg } from './runFfmpeg.js';
 export type DecodedFrames = {
   path: string;
   size: number;
+  /** Frames in this view of the file: a loop may use only a span of its clip (its seam). */
   count: number;
+  /** Index in the file of this view's frame 0. */
+  first: number;
   frameBytes: number;
 };
+
+/** The frames start … end (inclusive) of a decoded clip, renumbered from 0. */
+export function spanOf(frames: DecodedFrames, start: number, end: number): DecodedFrames {
+  return { ...frames, first: frames.first + start, count: end - start + 1 };
+}
 
 export function yuv420FrameBytes(size: number): number {
   return size * size + 2 * (size / 2) * (size / 2);
@@ -43,7 +51,7 @@ export async function decodeClip(opts: {
     const { size: bytes } = await handle.stat();
     const count = Math.floor(bytes / frameBytes);
     if (count === 0) throw new Error(`${opts.input}: no video frames could be decoded`);
-    return { path: opts.output, size, count, frameBytes };
+    return { path: opts.output, size, count, first: 0, frameBytes };
   } finally {
     await handle.close();
   }
@@ -55,7 +63,7 @@ export async function openFrames(frames: DecodedFrames) {
   return {
     async read(index: number): Promise<Buffer> {
       const buffer = Buffer.allocUnsafe(frames.frameBytes);
-      await handle.read(buffer, 0, frames.frameBytes, index * frames.frameBytes);
+      await handle.read(buffer, 0, frames.frameBytes, (frames.first + index) * frames.frameBytes);
       return buffer;
     },
     close: () => handle.close(),

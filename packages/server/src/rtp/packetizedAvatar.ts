@@ -24,6 +24,10 @@ export type PacketizedAvatar = {
   fps: number;
   size: number;
   loops: Record<LoopName, PacketizedLoop>;
+  /** cuts[loop][i]: the frame of the other loop to show right after frame i (see analysis/). */
+  cuts: Record<LoopName, readonly number[]>;
+  /** cutRatios[loop][i]: how visible that cut is; lower is better. */
+  cutRatios: Record<LoopName, readonly number[]>;
 };
 
 export function packetizeAvatar(avatar: CompiledAvatar, maxPayload: number): PacketizedAvatar {
@@ -46,5 +50,12 @@ export function packetizeAvatar(avatar: CompiledAvatar, maxPayload: number): Pac
       chains: loop.chains.map((chain, j) => chain.map((au, k) => frame(au, j + k))),
     };
   }
-  return { id: avatar.id, fps: avatar.fps, size: avatar.size, loops };
+  return {
+    id: avatar.id,
+    fps: avatar.fps,
+    size: avatar.size,
+    loops,
+    cuts: avatar.cuts,
+    cutRatios: avatar.cutRatios,
+  };
 }

@@ -26,6 +26,15 @@ const avatar: PacketizedAvatar = {
   fps: 25,
   size: 64,
   loops: { idle: loop('idle', 20, 5), speaking: loop('speaking', 15, 5) },
+  // Cut to the same phase, except that speaking frame 3 is a far better cut after idle frame 8.
+  cuts: {
+    idle: Array.from({ length: 20 }, (_, i) => (i === 8 ? 3 : (i + 1) % 15)),
+    speaking: Array.from({ length: 15 }, (_, i) => (i + 1) % 20),
+  },
+  cutRatios: {
+    idle: Array.from({ length: 20 }, (_, i) => (i === 8 ? 0.5 : 3)),
+    speaking: Array.from({ length: 15 }, () => 1),
+  },
 };
 
 /** Time that moves only when the test says so, firing due timers. */
@@ -57,7 +66,7 @@ function manualTime() {
 
 type Sent = { payload: string; seq: number; ts: number; marker: boolean };
 
-function setup() {
+function setup(options: { switchWaitFrames?: number } = {}) {
   const { time, advance } = manualTime();
   const clock = new FrameClock(25, { time });
   const sent: Sent[] = [];
@@ -65,7 +74,7 @@ function setup() {
     ready: true,
     send: (payload, seq, ts, marker) => sent.push({ payload: payload.toString(), seq, ts, marker }),
   };
-  const session = new Session(avatar, clock, sender);
+  const session = new Session(avatar, clock, sender, options);
   clock.onTick((tick) => session.onTick(tick));
   clock.start();
   /** The pictures sent, as "loop:frame:where" with their RTP timestamp. */
@@ -106,6 +115,27 @@ describe('Session', () => {
     ]);
     const f = frames();
     for (let i = 1; i < f.length; i++) expect((f[i]!.ts - f[i - 1]!.ts) >>> 0).toBe(3600);
+  });
+
+  it('enters the other loop at the cut the analysis chose for the frame on screen', async () => {
+    const { session, frames, advance } = setup();
+    advance(40 * 8 + 10); // frames 0..8 sent: idle 8 is on screen
+    const change = await session.setSpeaking(true);
+    expect(change.frame).toBe(3);
+    expect(frames().at(-1)!.id).toBe('speaking:3:chain3');
+  });
+
+  it('waits up to switchWaitFrames for a clearly better cut, and no longer', async () => {
+    const { session, frames, advance } = setup({ switchWaitFrames: 3 });
+    advance(40 * 6 + 10); // idle 6 on screen; idle 8 (two frames on) has the much better cut
+    const change = session.setSpeaking(true);
+    advance(40 * 3);
+    expect((await change).frame).toBe(3);
+    expect(
+      frames()
+        .map((f) => f.id)
+        .slice(7, 10),
+    ).toEqual(['idle:7:main', 'idle:8:main', 'speaking:3:chain3']);
   });
 
   it('answers a keyframe request even when a switch was asked for and cancelled in the same tick', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { AvatarServerError } from '../lib/errors.js';
-import type { LoopName } from '../media/compiledAvatar.js';
+import { type LoopName, otherLoop } from '../media/compiledAvatar.js';
 import type { PacketizedAvatar, PacketizedFrame } from '../rtp/packetizedAvatar.js';
 import { advance, type Cursor, enterAt, frameAt } from './cursor.js';
 import type { FrameClock } from './frameClock.js';
@@ -40,7 +40,8 @@ type Waiter = {
   reject: (err: Error) => void;
   receivedAt: number;
 };
-type PendingChange = { speaking: boolean; waiters: Waiter[] };
+/** A requested change; `waitFrames` more frames of the current loop go out before the cut. */
+type PendingChange = { speaking: boolean; waiters: Waiter[]; waitFrames: number };
 
 const RTP_CLOCK = 90_000;
 
@@ -68,14 +69,21 @@ export class Session extends EventEmitter<SessionEvents> {
   #speaking = false;
   #pending: PendingChange | null = null;
   #keyframeRequested = false;
+  #switchWaitFrames: number;
   #sequence = randomBytes(2).readUInt16BE();
   #timestampBase = randomBytes(4).readUInt32BE();
   #firstTick = -1;
   #lastSentTick = -1;
   #closed = false;
 
-  constructor(avatar: PacketizedAvatar, clock: FrameClock, sender: VideoSender) {
+  constructor(
+    avatar: PacketizedAvatar,
+    clock: FrameClock,
+    sender: VideoSender,
+    options: { switchWaitFrames?: number } = {},
+  ) {
     super();
+    this.#switchWaitFrames = options.switchWaitFrames ?? 0;
     this.#avatar = avatar;
     this.#clock = clock;
     this.#sender = sender;
@@ -108,7 +116,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#lastSentTick < 0 && !this.#sender.ready) {
       // Not streaming yet: the first frame will simply be the entry point of the chosen loop.
       this.#speaking = speaking;
-      this.#cursor = enterAt(this.#avatar, speaking ? 'speaking' : 'idle', this.#cursor.frame);
+      this.#cursor = enterAt(this.#avatar, speaking ? 'speaking' : 'idle', 0);
       return Promise.resolve(this.#change(speaking, -1, receivedAt));
     }
     return new Promise((resolve, reject) => {
@@ -117,10 +125,33 @@ export class Session extends EventEmitter<SessionEvents> {
         this.#pending.speaking = speaking;
         this.#pending.waiters.push(waiter);
       } else {
-        this.#pending = { speaking, waiters: [waiter] };
+        this.#pending = { speaking, waiters: [waiter], waitFrames: this.#framesToBestCut() };
       }
-      this.#sendFor(this.#clock.nextTick);
+      // Without a wait, the change goes out now as the upcoming tick's frame.
+      if (this.#pending.waitFrames === 0) this.#sendFor(this.#clock.nextTick);
     });
+  }
+
+  /**
+   * How many frames to keep playing before cutting, within `switchWaitFrames`: the wait whose cut
+   * is least visible, preferring the shortest wait unless a later cut is clearly (25%) better.
+   */
+  #framesToBestCut(): number {
+    if (this.#switchWaitFrames === 0) return 0;
+    const loop = this.#cursor.loop;
+    const n = this.#avatar.loops[loop].frameCount;
+    const ratios = this.#avatar.cutRatios[loop];
+    const shown = (this.#cursor.frame + n - 1) % n;
+    let best = 0;
+    let bestRatio = ratios[shown]!;
+    for (let w = 1; w <= this.#switchWaitFrames; w++) {
+      const ratio = ratios[(shown + w) % n]!;
+      if (ratio < 0.75 * bestRatio) {
+        best = w;
+        bestRatio = ratio;
+      }
+    }
+    return best;
   }
 
   /** A PLI or FIR from the receiver: the next frame is the keyframe version of that frame. */
@@ -156,19 +187,23 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#firstTick < 0) this.#firstTick = tick;
     this.#lastSentTick = tick;
 
-    const pending = this.#pending;
-    this.#pending = null;
+    let pending = this.#pending;
+    if (pending && pending.waitFrames > 0 && pending.speaking !== this.#speaking) {
+      pending.waitFrames--; // one more frame of the current loop, for a better cut after it
+      pending = null;
+    } else {
+      this.#pending = null;
+    }
     let switched = false;
     if (pending && pending.speaking !== this.#speaking) {
       this.#speaking = pending.speaking;
       this.stats.switches++;
       switched = true;
-      // Same phase in the target loop (a later issue chooses the most natural frame instead).
-      this.#cursor = enterAt(
-        this.#avatar,
-        pending.speaking ? 'speaking' : 'idle',
-        this.#cursor.frame,
-      );
+      // The cut the analysis chose for the frame on screen (the one before the cursor).
+      const from = this.#cursor.loop;
+      const n = this.#avatar.loops[from].frameCount;
+      const shown = (this.#cursor.frame + n - 1) % n;
+      this.#cursor = enterAt(this.#avatar, otherLoop(from), this.#avatar.cuts[from][shown]!);
     }
     if (!switched && this.#keyframeRequested && !frameAt(this.#avatar, this.#cursor).keyframe) {
       this.#cursor = enterAt(this.#avatar, this.#cursor.loop, this.#cursor.frame);

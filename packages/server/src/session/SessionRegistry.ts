@@ -1,5 +1,12 @@
 import type { FrameClock } from './frameClock.js';
-import type { Session } from './Session.js';
+import type { Session, SessionStats, SpeakingChange } from './Session.js';
+
+/** What the registry tells observers (metrics): sessions coming and going, switches. */
+export type RegistryObserver = {
+  added?(session: Session): void;
+  closed?(session: Session, reason: string): void;
+  switched?(session: Session, change: SpeakingChange): void;
+};
 
 /**
  * Every live session, ticked together by one frame clock. WHEP sessions (and later the original
@@ -11,15 +18,39 @@ export class SessionRegistry {
   /** Ticks that ran later than a third of a frame period (a health signal for /status). */
   lateTicks = 0;
   ticks = 0;
+  /** Frames due on late ticks, summed over the sessions live at each one. */
+  lateFrames = 0;
+  /** Sessions ever added. */
+  created = 0;
+  #closedTotals: SessionStats = {
+    framesSent: 0,
+    packetsSent: 0,
+    bytesSent: 0,
+    keyframesSent: 0,
+    keyframeRequests: 0,
+    switches: 0,
+  };
+  #observers: RegistryObserver[] = [];
 
   #onError: (err: unknown, session: Session) => void;
 
-  constructor(clock: FrameClock, onError: (err: unknown, session: Session) => void = () => {}) {
+  /** Frames a speaking change may wait for a better cut (config `switchWaitFrames`), per session. */
+  readonly switchWaitFrames: number;
+
+  constructor(
+    clock: FrameClock,
+    onError: (err: unknown, session: Session) => void = () => {},
+    options: { switchWaitFrames?: number } = {},
+  ) {
     this.#clock = clock;
     this.#onError = onError;
+    this.switchWaitFrames = options.switchWaitFrames ?? 0;
     clock.onTick((tick, lateMs) => {
       this.ticks++;
-      if (lateMs > clock.periodMs / 3) this.lateTicks++;
+      if (lateMs > clock.periodMs / 3) {
+        this.lateTicks++;
+        this.lateFrames += this.#sessions.size;
+      }
       for (const session of this.#sessions.values()) {
         try {
           session.onTick(tick);
@@ -40,10 +71,28 @@ export class SessionRegistry {
     return this.#clock;
   }
 
+  observe(observer: RegistryObserver) {
+    this.#observers.push(observer);
+  }
+
+  /** Counters summed over every session, live and ended, since the start. */
+  totals(): SessionStats {
+    const sum = { ...this.#closedTotals };
+    for (const session of this.#sessions.values()) addStats(sum, session.stats);
+    return sum;
+  }
+
   add(session: Session) {
     this.#sessions.set(session.id, session);
-    session.once('closed', () => {
+    this.created++;
+    for (const o of this.#observers) o.added?.(session);
+    session.on('speakingchange', (change) => {
+      for (const o of this.#observers) o.switched?.(session, change);
+    });
+    session.once('closed', (reason) => {
       this.#sessions.delete(session.id);
+      addStats(this.#closedTotals, session.stats);
+      for (const o of this.#observers) o.closed?.(session, reason);
       // No viewers: no need to wake up 25 times a second.
       if (this.#sessions.size === 0) this.#clock.stop();
     });
@@ -61,4 +110,8 @@ export class SessionRegistry {
   closeAll(reason: string) {
     for (const session of this.list()) session.close(reason);
   }
+}
+
+function addStats(into: SessionStats, from: SessionStats) {
+  for (const key of Object.keys(into) as Array<keyof SessionStats>) into[key] += from[key];
 }

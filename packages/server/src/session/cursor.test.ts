@@ -24,6 +24,8 @@ const avatar: PacketizedAvatar = {
   fps: 25,
   size: 64,
   loops: { idle: loop(23, 5), speaking: loop(17, 5) },
+  cuts: { idle: [], speaking: [] },
+  cutRatios: { idle: [], speaking: [] },
 };
 
 describe('cursor', () => {

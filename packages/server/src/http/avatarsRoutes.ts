@@ -1,0 +1,57 @@
+import express, { type Router } from 'express';
+import { AvatarServerError } from '../lib/errors.js';
+import type { AvatarCatalog, AvatarState } from '../media/AvatarCatalog.js';
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** One avatar as `GET /avatars` shows it: state, size, frame rate, frames and naturalness scores. */
+export function describeAvatar(state: AvatarState) {
+  if (state.state !== 'ready') return state;
+  const { analysis } = state;
+  return {
+    id: state.id,
+    state: state.state,
+    size: state.avatar.size,
+    fps: state.avatar.fps,
+    frames: state.frames,
+    sizeMb: round(state.bytes / 1e6),
+    scores: {
+      seamRatio: {
+        idle: round(analysis.seams.idle.ratio),
+        speaking: round(analysis.seams.speaking.ratio),
+      },
+      cutRatio: {
+        idleToSpeaking: round(analysis.cuts.idle.medianRatio),
+        speakingToIdle: round(analysis.cuts.speaking.medianRatio),
+      },
+      naiveCutRatio: {
+        idleToSpeaking: round(analysis.cuts.idle.naiveMedianRatio),
+        speakingToIdle: round(analysis.cuts.speaking.naiveMedianRatio),
+      },
+    },
+    loops: {
+      idle: { start: analysis.seams.idle.start, end: analysis.seams.idle.end },
+      speaking: { start: analysis.seams.speaking.start, end: analysis.seams.speaking.end },
+    },
+    warnings: analysis.warnings,
+  };
+}
+
+/** `GET /avatars` and `GET /avatars/:id`: which avatars exist and how each one is doing. */
+export function avatarsRoutes(catalog: AvatarCatalog): Router {
+  const router = express.Router();
+  router.get('/avatars', (_req, res) => {
+    res.json(catalog.list().map(describeAvatar));
+  });
+  router.get('/avatars/:avatarId', (req, res) => {
+    const state = catalog.get(String(req.params.avatarId));
+    if (!state) {
+      throw AvatarServerError.avatarNotFound(
+        String(req.params.avatarId),
+        catalog.list().map((a) => a.id),
+      );
+    }
+    res.json(describeAvatar(state));
+  });
+  return router;
+}
