@@ -1,9 +1,12 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError, configFromFlags, flagNames, loadConfig } from './config/load.js';
 import type { ConfigInput } from './config/schema.js';
+import { formatChecks, runDoctor } from './doctor/runDoctor.js';
 import { createLogger } from './lib/logger.js';
+import { VERSION } from './lib/version.js';
 import { chooseEncoder } from './media/chooseEncoder.js';
 import { compileAvatar } from './media/compileAvatar.js';
 import { compiledBytes } from './media/compiledAvatar.js';
@@ -11,13 +14,20 @@ import { findAvatars } from './media/findAvatars.js';
 import { FfmpegNotFoundError, findFfmpeg } from './media/findFfmpeg.js';
 import { startServer } from './server.js';
 
-const USAGE = `usage: avatar-server [serve|compile] [--config config.yaml] [--port N] [--videos-dir DIR]
+const USAGE = `usage: avatar-server [serve|compile|doctor|prepare] [--config config.yaml] [--<setting> value]
 
-  serve     compile the avatars (cached) and serve WHEP on the port (default)
-  compile   compile every avatar in the videos folder, print sizes and times, exit`;
+  serve     compile the avatars (cached) and serve WHEP and /streams on the port (default)
+  compile   compile every avatar in the videos folder, print sizes and times, exit
+  doctor    check ffmpeg, encoders (libx264, NVENC), videos, cache folder and port; a fix per problem
+  prepare   not available yet (natural loops are a later release)
 
-/** The demo page built by packages/demo, next to this package in the monorepo. */
-const DEMO_DIR = fileURLToPath(new URL('../../demo/public', import.meta.url));
+Every setting of config.yaml is also a flag (--port 9000, --videos-dir /srv/videos,
+--bitrate-kbps 2000, --ffmpeg-path /usr/bin/ffmpeg, --ice-use-ipv6 true) and an AVATAR_*
+environment variable (AVATAR_PORT=9000). Order: defaults < config.yaml < environment < flags.
+All settings: config.example.yaml.`;
+
+/** The demo page built by packages/demo (`npm run build`), next to this package in the monorepo. */
+const DEMO_DIR = fileURLToPath(new URL('../../demo/dist', import.meta.url));
 
 async function main(argv: string[]) {
   const { values, positionals } = parseArgs({
@@ -25,27 +35,51 @@ async function main(argv: string[]) {
     allowPositionals: true,
     options: {
       config: { type: 'string' },
-      port: { type: 'string' },
-      'videos-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      ...Object.fromEntries(flagNames().map((flag) => [flag, { type: 'string' as const }])),
     },
   });
   if (values.help) {
     console.log(USAGE);
     return;
   }
-  const overrides: ConfigInput = {};
-  if (values.port !== undefined) overrides.port = Number(values.port);
-  if (values['videos-dir'] !== undefined) overrides.videosDir = values['videos-dir'];
+  if (values.version) {
+    console.log(VERSION);
+    return;
+  }
+  const overrides = configFromFlags(values) as ConfigInput;
+  if (values.config && !existsSync(values.config)) {
+    throw new UsageError(`--config ${values.config}: no such file (omit it to use ./config.yaml)`);
+  }
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), overrides });
   const command = positionals[0] ?? 'serve';
 
   if (command === 'serve') {
     const server = await startServer(config, { demoDir: DEMO_DIR });
-    const stop = () => void server.close().then(() => process.exit(0));
+    // Graceful: stop accepting, end sessions, exit. A second signal (or 10 s) exits at once.
+    const stop = () => {
+      process.once('SIGINT', () => process.exit(1));
+      process.once('SIGTERM', () => process.exit(1));
+      setTimeout(() => process.exit(1), 10_000).unref();
+      void server.close().then(() => process.exit(0));
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     return;
+  }
+  if (command === 'doctor') {
+    const checks = await runDoctor(config);
+    console.log(formatChecks(checks));
+    const failed = checks.filter((c) => c.ok === false).length;
+    console.log(failed ? `${failed} problem(s) to fix` : 'all checks passed');
+    process.exitCode = failed ? 1 : 0;
+    return;
+  }
+  if (command === 'prepare') {
+    throw new UsageError(
+      'prepare is not available yet: it arrives with natural loops; prepare clips with the ffmpeg recipe in the README',
+    );
   }
   if (command === 'compile') {
     const logger = createLogger(config.logLevel);
@@ -58,12 +92,17 @@ async function main(argv: string[]) {
         encoder: encoder.kind,
         settings: { size, fps, bitrateKbps, x264Preset },
         keyframeInterval: config.keyframeInterval,
+        analysis: { trim: config.loopTrim, minLoopFraction: config.loopMinFraction },
         cacheDir: config.cacheDir,
         logger,
       });
       const mb = (compiledBytes(outcome.avatar) / 1e6).toFixed(1);
+      const { seams, cuts } = outcome.avatar.analysis;
+      const r = (n: number) => n.toFixed(2);
       console.log(
-        `${source.id}: ${mb} MB compiled, ${Math.round(outcome.compileMs)} ms${outcome.fromCache ? ' (cache)' : ''}`,
+        `${source.id}: ${mb} MB compiled, ${Math.round(outcome.compileMs)} ms${outcome.fromCache ? ' (cache)' : ''}; ` +
+          `seam ratio idle ${r(seams.idle.ratio)} speaking ${r(seams.speaking.ratio)}; ` +
+          `cut ratio idle→speaking ${r(cuts.idle.medianRatio)} speaking→idle ${r(cuts.speaking.medianRatio)}`,
       );
     }
     return;

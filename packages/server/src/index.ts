@@ -2,6 +2,10 @@
 export { ConfigError, loadConfig, parseConfig } from './config/load.js';
 export { type Config, type ConfigInput, ConfigSchema } from './config/schema.js';
 export { createApp } from './http/app.js';
+export { openApiDocument } from './http/openapi.js';
 export { FfmpegNotFoundError, findFfmpeg } from './media/findFfmpeg.js';
+export { FrameProcessorError } from './media/processFrames.js';
+export { type AvatarRouter, createAvatarRouter } from './router.js';
 export { type RunningServer, startServer } from './server.js';
+export { type AvatarService, createAvatarService } from './service.js';
 export type { SpeakingChange } from './session/Session.js';

@@ -1,18 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { createApp } from './http/app.js';
-import { createLogger } from './lib/logger.js';
-import { VERSION } from './lib/version.js';
-import { AvatarCatalog } from './media/AvatarCatalog.js';
-import { chooseEncoder, type EncoderChoice } from './media/chooseEncoder.js';
-import { findAvatars } from './media/findAvatars.js';
-import { findFfmpeg } from './media/findFfmpeg.js';
-import { killAllFfmpeg } from './media/runFfmpeg.js';
-import { FrameClock } from './session/frameClock.js';
-import { SessionRegistry } from './session/SessionRegistry.js';
+import type { AvatarCatalog } from './media/AvatarCatalog.js';
+import type { EncoderChoice } from './media/chooseEncoder.js';
+import { createAvatarService } from './service.js';
+import type { SessionRegistry } from './session/SessionRegistry.js';
 
 export type RunningServer = {
   /** http://host:port of the listening server. */
@@ -27,61 +20,16 @@ export type RunningServer = {
 };
 
 /**
- * The composition root: find ffmpeg and the encoder, start compiling the avatars in the
- * background, and listen at once (so /health answers while a first compile runs).
+ * The avatar service (service.ts) on its own HTTP server, listening at once (so /health answers
+ * while a first compile runs).
  */
 export async function startServer(
   config: Config,
   options: { logger?: Logger; demoDir?: string } = {},
 ): Promise<RunningServer> {
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const ffmpeg = findFfmpeg({ configured: config.ffmpegPath });
-  const encoder = await chooseEncoder(ffmpeg.path, config.encoder);
-  logger.info(
-    { ffmpeg: ffmpeg.path, source: ffmpeg.source, encoder: encoder.reason },
-    'encoder chosen',
-  );
-
-  const catalog = new AvatarCatalog({
-    ffmpegPath: ffmpeg.path,
-    encoder: encoder.kind,
-    settings: {
-      size: config.size,
-      fps: config.fps,
-      bitrateKbps: config.bitrateKbps,
-      x264Preset: config.x264Preset,
-    },
-    keyframeInterval: config.keyframeInterval,
-    cacheDir: resolve(config.cacheDir),
-    maxRtpPayload: config.maxRtpPayload,
-    logger,
-  });
-  const sources = findAvatars(resolve(config.videosDir));
-  if (sources.length === 0) {
-    logger.warn(
-      { videosDir: resolve(config.videosDir) },
-      'no avatars found: add <id>/idle.mp4 + <id>/speaking.mp4',
-    );
-  }
-  const compiled = catalog.compile(sources);
-
-  const clock = new FrameClock(config.fps);
-  const registry = new SessionRegistry(clock, (err, session) =>
-    logger.error({ err, session: session.id }, 'session failed on a frame tick; ending it'),
-  );
-  const app = createApp({
-    catalog,
-    registry,
-    ice: config.ice,
-    publicBaseUrl: config.publicBaseUrl,
-    defaultAvatar: config.defaultAvatar,
-    handshakeTimeoutMs: config.handshakeTimeoutMs,
-    maxSessions: config.maxSessions,
-    logger,
-    version: VERSION,
-    startedAt: Date.now(),
-    demoDir: options.demoDir,
-  });
+  const service = await createAvatarService(config, options);
+  const { app, catalog, registry, encoder, compiled, logger } = service;
+  const sources = catalog.list();
   const server: Server = createServer(app);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
@@ -93,6 +41,7 @@ export async function startServer(
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host}:${port}`;
   logger.info({ url, avatars: sources.map((s) => s.id) }, 'listening');
+  let closing: Promise<void> | undefined;
 
   return {
     url,
@@ -101,12 +50,23 @@ export async function startServer(
     registry,
     encoder,
     compiled,
-    async close() {
-      killAllFfmpeg(); // a compile still running is abandoned; its temporary folder is removed
-      registry.closeAll('server shutting down');
-      clock.stop();
-      server.closeAllConnections();
-      await new Promise<void>((ok) => server.close(() => ok()));
+    /**
+     * Graceful shutdown (SIGTERM): stop accepting connections, end every session (its peer closes,
+     * so viewers see the stream end rather than time out), then drop idle keep-alive sockets.
+     */
+    close() {
+      closing ??= (async () => {
+        logger.info({ sessions: registry.size }, 'shutting down');
+        const stopped = new Promise<void>((ok) => server.close(() => ok()));
+        service.close();
+        server.closeIdleConnections();
+        // A request still running gets a moment to finish, then its socket is closed.
+        const grace = setTimeout(() => server.closeAllConnections(), 2000);
+        grace.unref();
+        await stopped;
+        clearTimeout(grace);
+      })();
+      return closing;
     },
   };
 }

@@ -30,6 +30,7 @@ beforeAll(async () => {
     encoder: 'x264',
     settings: { size: SIZE, fps: 25, bitrateKbps: 400, x264Preset: 'ultrafast' },
     keyframeInterval: 7,
+    analysis: { trim: false, minLoopFraction: 0.6 }, // keep every marker frame
     cacheDir: dirs.cacheDir,
     logger: pino({ level: 'silent' }),
   };

@@ -119,8 +119,11 @@ describe('WHEP session', () => {
       expect(markers[toSpeaking]!.frame).toBe(on.frame);
       expect(frames[toIdle]!.keyframe).toBe(true);
       expect(markers[toIdle]!.frame).toBe(off.frame);
-      // Same phase: the speaking loop is entered at the frame the idle loop would have shown next.
-      expect(on.frame).toBe((markers[toSpeaking - 1]!.frame + 1) % SPEAKING_FRAMES);
+      // The cut is the one the analysis chose for the idle frame on screen.
+      const state = server.catalog.get('default');
+      if (state?.state !== 'ready') throw new Error('avatar not ready');
+      expect(on.frame).toBe(state.avatar.cuts.idle[markers[toSpeaking - 1]!.frame]);
+      expect(off.frame).toBe(state.avatar.cuts.speaking[markers[toIdle - 1]!.frame]);
       expectInOrder(markers.slice(0, toSpeaking));
       expectInOrder(markers.slice(toSpeaking, toIdle));
       expectInOrder(markers.slice(toIdle));

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import { coerceSetting, type SettingKey, SettingValueError, setPath, settingKeys } from './keys.js';
+import { fromOriginalKeys } from './originalKeys.js';
 import { type Config, type ConfigInput, ConfigSchema } from './schema.js';
 
 /** A configuration that cannot be used; the message names the key and what is wrong. */
@@ -9,7 +10,11 @@ export class ConfigError extends Error {
 }
 
 /** Validates a configuration object, turning zod's issues into one readable line per key. */
-export function parseConfig(input: unknown, source = 'configuration'): Config {
+export function parseConfig(
+  input: unknown,
+  source = 'configuration',
+  hints: string[] = [],
+): Config {
   const result = ConfigSchema.safeParse(input ?? {});
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
@@ -19,36 +24,71 @@ export function parseConfig(input: unknown, source = 'configuration'): Config {
     }
     return `'${key}': ${issue.message}`;
   });
-  return fail(`${source}: ${lines.join('; ')}`);
+  const hint = hints.find((h) => lines.some((l) => l.includes(h.slice(0, h.indexOf(':')))));
+  return fail(`${source}: ${lines.join('; ')}${hint ? ` (${hint})` : ''}`);
 }
 
 function fail(message: string): never {
   throw new ConfigError(message);
 }
 
-/** Environment overrides: AVATAR_PORT=9000, AVATAR_VIDEOS_DIR=..., AVATAR_ENCODER=x264, ... */
+/** Environment overrides: AVATAR_PORT=9000, AVATAR_VIDEOS_DIR=..., AVATAR_ICE_USE_IPV6=true, ... */
 export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  return fromText(
+    (key) => env[key.env],
+    (key) => key.env,
+  );
+}
+
+/** CLI flag overrides, by the flag names of `flagNames()` (`--videos-dir`, `--bitrate-kbps`). */
+export function configFromFlags(values: Record<string, unknown>): Record<string, unknown> {
+  return fromText(
+    (key) => {
+      const v = values[key.flag];
+      return typeof v === 'string' ? v : undefined;
+    },
+    (key) => `--${key.flag}`,
+  );
+}
+
+/** Every setting's flag name (without `--`), for the CLI's argument parser. */
+export function flagNames(): string[] {
+  return settingKeys().map((k) => k.flag);
+}
+
+function fromText(
+  read: (key: SettingKey) => string | undefined,
+  name: (key: SettingKey) => string,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const shape = ConfigSchema.shape;
-  for (const key of Object.keys(shape) as Array<keyof typeof shape>) {
-    const name = `AVATAR_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-    const raw = env[name];
+  for (const key of settingKeys()) {
+    const raw = read(key);
     if (raw === undefined || raw === '') continue;
-    const inner = unwrap(shape[key]);
-    out[key] =
-      inner instanceof z.ZodNumber
-        ? Number(raw)
-        : inner instanceof z.ZodBoolean
-          ? raw === 'true'
-          : raw;
+    try {
+      setPath(out, key.path, coerceSetting(key, raw, name(key)));
+    } catch (err) {
+      if (err instanceof SettingValueError) fail(err.message);
+      throw err;
+    }
   }
   return out;
 }
 
-function unwrap(schema: z.ZodType): z.ZodType {
-  let s: z.ZodType = schema;
-  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
-  return s;
+/** Nested objects (e.g. `ice`) merge key by key, so AVATAR_ICE_USE_IPV6 keeps the file's portRange. */
+function merge(...layers: Array<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      const prev = out[k];
+      const bothObjects = [prev, v].every(
+        (x) => typeof x === 'object' && x !== null && !Array.isArray(x),
+      );
+      out[k] = bothObjects
+        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+    }
+  }
+  return out;
 }
 
 /** Defaults ← config file (if present) ← AVATAR_* environment ← explicit overrides (CLI flags). */
@@ -57,6 +97,7 @@ export function loadConfig(
 ): Config {
   const file = options.file ?? 'config.yaml';
   let fromFile: Record<string, unknown> = {};
+  let hints: string[] = [];
   if (existsSync(file)) {
     let parsed: unknown;
     try {
@@ -67,12 +108,12 @@ export function loadConfig(
     if (parsed != null && (typeof parsed !== 'object' || Array.isArray(parsed))) {
       fail(`${file}: expected a mapping of settings at the top level`);
     }
-    fromFile = (parsed ?? {}) as Record<string, unknown>;
+    ({ config: fromFile, hints } = fromOriginalKeys((parsed ?? {}) as Record<string, unknown>));
   }
-  const merged = {
-    ...fromFile,
-    ...configFromEnv(options.env ?? process.env),
-    ...options.overrides,
-  };
-  return parseConfig(merged, existsSync(file) ? file : 'configuration');
+  const merged = merge(
+    fromFile,
+    configFromEnv(options.env ?? process.env),
+    (options.overrides ?? {}) as Record<string, unknown>,
+  );
+  return parseConfig(merged, existsSync(file) ? file : 'configuration', hints);
 }

@@ -46,8 +46,44 @@ export const ConfigSchema = z
       .default({ additionalHostAddresses: ['127.0.0.1'], useIpv6: false }),
     /** A viewer that has not completed ICE and DTLS this long after the answer is dropped. */
     handshakeTimeoutMs: z.number().int().min(1000).max(120_000).default(10_000),
+    /** Loop only the span of each clip whose wrap-around is least visible (see docs/loops.md). */
+    loopTrim: z.boolean().default(true),
+    /** The shortest loop the seam search may choose, as a fraction of its clip. */
+    loopMinFraction: z.number().min(0.1).max(1).default(0.6),
+    /**
+     * Frames a speaking change may wait for a less visible cut. 0: the change is the next frame,
+     * always; 2: up to 80 ms more at 25 fps when that finds a clearly better cut.
+     */
+    switchWaitFrames: z.number().int().min(0).max(12).default(0),
     /** Sessions this server accepts at once; beyond, new viewers get 503 with Retry-After. */
     maxSessions: z.number().int().min(1).max(100_000).default(500),
+    /** Largest size of the compiled-avatar cache folder in MB; oldest files go first. 0: no limit. */
+    cacheMaxMb: z.number().int().min(0).default(0),
+    /** Public IPv4 of a 1:1 NAT in front of this host (cloud VM), announced as an ICE candidate. */
+    publicIp: z.ipv4().optional(),
+    /** STUN/TURN servers given to clients (WHEP `Link` headers, `/streams` answers). */
+    iceServers: z
+      .array(
+        z
+          .object({
+            urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+            username: z.string().optional(),
+            credential: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Origins allowed by CORS; `*` allows any. */
+    corsOrigins: z.array(z.string().min(1)).min(1).default(['*']),
+    /** Bearer tokens that may create sessions; empty: no token needed. Never logged. */
+    tokens: z.array(z.string().min(8)).default([]),
+    /**
+     * Command that processes a loop's raw frames at compile time (`use_ai: true` in `/streams`):
+     * raw yuv420p frames on stdin, the same number of frames of the same size on stdout. Run with
+     * `sh -c`; AVATAR_FRAME_SIZE, AVATAR_FPS, AVATAR_FRAME_COUNT, AVATAR_LOOP and AVATAR_FFMPEG
+     * are set. Unset: `use_ai: true` is refused.
+     */
+    frameProcessor: z.string().min(1).optional(),
     /** Log level for pino. */
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -1,50 +1,86 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import cors from 'cors';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
 import { AvatarServerError } from '../lib/errors.js';
+import { avatarsRoutes } from './avatarsRoutes.js';
+import { type OpsDeps, opsRoutes } from './opsRoutes.js';
 import { problemHandler } from './problem.js';
-import { type WhepDeps, whepRoutes } from './whepRoutes.js';
+import { type StreamsDeps, streamsRoutes } from './streamsRoutes.js';
+import { whepRoutes } from './whepRoutes.js';
 
-export type AppDeps = WhepDeps & {
-  version: string;
-  startedAt: number;
-  /** Folder of the built demo page, served at `/` when present. */
-  demoDir?: string | undefined;
-  logger: Logger;
-};
+export type AppDeps = StreamsDeps &
+  Omit<OpsDeps, 'sessions'> & {
+    /** Folder of the built demo page, served at `/` when present. */
+    demoDir?: string | undefined;
+    /** Origins allowed by CORS; `*` allows any. */
+    corsOrigins?: readonly string[];
+    logger: Logger;
+  };
+
+/** An incoming X-Request-Id is kept (a proxy's id joins both logs); otherwise a new one. */
+function requestId(req: { headers: Record<string, unknown> }) {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
+}
 
 /**
  * CORS for browsers on other origins: WHEP players must read Location and ETag, and send
  * Authorization and If-Match, none of which CORS allows by default (notes/whep.md items 14, 15).
  */
-const corsOptions: cors.CorsOptions = {
-  origin: true,
+const corsOptions = (origins: readonly string[]): cors.CorsOptions => ({
+  origin: origins.includes('*') ? true : [...origins],
   methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
   allowedHeaders: ['Authorization', 'Content-Type', 'If-Match'],
   exposedHeaders: ['Location', 'ETag', 'Link', 'Accept-Patch', 'Accept-Post', 'Retry-After'],
   maxAge: 600,
   // Let the routes answer OPTIONS themselves (Accept-Post, Accept-Patch; 404 for unknown URLs).
   preflightContinue: true,
-};
+});
 
 /** The HTTP application, without listening: tests and embedders mount or serve it themselves. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(cors(corsOptions));
+  // One log line per request, with its id (also sent back as X-Request-Id); scrapes are not logged.
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const id = requestId(req);
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+      customLogLevel: (_req, res, err) =>
+        // 503 is expected (compiling, at the session limit): a warning, not an error.
+        res.statusCode === 503
+          ? 'warn'
+          : err || res.statusCode >= 500
+            ? 'error'
+            : res.statusCode >= 400
+              ? 'warn'
+              : 'info',
+      serializers: {
+        // Method, URL and id only: headers may carry tokens, bodies carry SDP.
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(cors(corsOptions(deps.corsOrigins ?? ['*'])));
 
-  app.get('/health', (_req, res) => {
-    res.json({
-      status: 'ok',
-      version: deps.version,
-      uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
-      sessions: deps.registry.size,
-    });
-  });
-
+  app.use(opsRoutes({ ...deps, sessions: () => deps.registry.size }));
+  app.use(avatarsRoutes(deps.catalog));
   app.use(whepRoutes(deps));
+  app.use(streamsRoutes(deps));
 
   if (deps.demoDir && existsSync(deps.demoDir)) app.use(express.static(deps.demoDir));
 
@@ -58,7 +94,10 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(
     problemHandler((err, req) =>
-      deps.logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed'),
+      (req.log ?? deps.logger).error(
+        { err, method: req.method, url: req.originalUrl },
+        'request failed',
+      ),
     ),
   );
   return app;

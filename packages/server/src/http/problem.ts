@@ -7,6 +7,11 @@ const STATUS: Record<ErrorCode, number> = {
   unparsable_sdp: 400,
   avatar_not_found: 404,
   session_not_found: 404,
+  video_not_found: 404,
+  unauthorized: 401,
+  path_not_allowed: 403,
+  session_state: 409,
+  ai_not_available: 422,
   not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
@@ -23,6 +28,11 @@ const TITLE: Record<ErrorCode, string> = {
   unparsable_sdp: 'Unparsable SDP offer',
   avatar_not_found: 'Avatar not found',
   session_not_found: 'Session not found',
+  video_not_found: 'Video not found',
+  unauthorized: 'Unauthorized',
+  path_not_allowed: 'Path not allowed',
+  session_state: 'Session in the wrong state',
+  ai_not_available: 'No frame processor configured',
   not_found: 'Not found',
   method_not_allowed: 'Method not allowed',
   payload_too_large: 'Payload too large',
@@ -39,6 +49,7 @@ export function sendProblem(req: Request, res: Response, err: AvatarServerError)
   if (err.extra.retryAfterSeconds !== undefined)
     res.set('Retry-After', String(err.extra.retryAfterSeconds));
   if (err.extra.allow) res.set('Allow', err.extra.allow.join(', '));
+  if (err.code === 'unauthorized') res.set('WWW-Authenticate', 'Bearer');
   res
     .status(status)
     .type('application/problem+json')

@@ -5,8 +5,9 @@ import type { Request } from 'express';
  * ones break behind prefix proxies, so we always send absolute ones (notes/whep.md, pitfall 2).
  */
 export function baseUrl(req: Request, publicBaseUrl: string | undefined): string {
-  if (publicBaseUrl) return publicBaseUrl.replace(/\/+$/, '');
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  // req.baseUrl is where an embedding app mounted our router (createAvatarRouter), e.g. /api/avatar.
+  if (publicBaseUrl) return `${publicBaseUrl.replace(/\/+$/, '')}${req.baseUrl}`;
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
 }
 
 export function sessionUrl(base: string, sessionId: string) {

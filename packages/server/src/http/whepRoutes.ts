@@ -9,9 +9,16 @@ import type { IceOptions } from '../webrtc/AvatarPeer.js';
 import { OfferError } from '../webrtc/offer.js';
 import { openSession, patchSession } from '../webrtc/openSession.js';
 import { parseSdpFragment } from '../webrtc/trickle.js';
+import { requireToken } from './auth.js';
 import { baseUrl, sessionUrl } from './sessionUrls.js';
 
+export type IceServer = { urls: string | string[]; username?: string; credential?: string };
+
 export type WhepDeps = {
+  /** Bearer tokens allowed to create sessions; empty: open. */
+  tokens: readonly string[];
+  /** STUN/TURN servers for clients, sent as `Link: rel="ice-server"` (WHEP §4.7). */
+  iceServers: readonly IceServer[];
   catalog: AvatarCatalog;
   registry: SessionRegistry;
   ice: IceOptions;
@@ -33,13 +40,16 @@ function methodNotAllowed(allow: string[]) {
 }
 
 /** `default` and the original system's `<name>_default` name the configured default avatar. */
+export function canonicalAvatarId(catalog: AvatarCatalog, id: string, defaultAvatar: string) {
+  return id === 'default' || id.endsWith('_default') ? (catalog.get(id) ? id : defaultAvatar) : id;
+}
+
 export function resolveAvatar(
   catalog: AvatarCatalog,
   id: string,
   defaultAvatar: string,
 ): PacketizedAvatar {
-  const wanted =
-    id === 'default' || id.endsWith('_default') ? (catalog.get(id) ? id : defaultAvatar) : id;
+  const wanted = canonicalAvatarId(catalog, id, defaultAvatar);
   const state = catalog.get(wanted);
   if (!state)
     throw AvatarServerError.avatarNotFound(
@@ -64,6 +74,19 @@ export function resolveAvatar(
   return state.avatar;
 }
 
+/** One `Link` value per ICE server URL (draft-ietf-wish-whep §4.7). */
+export function iceServerLinks(servers: readonly IceServer[]): string[] {
+  return servers.flatMap((server) =>
+    [server.urls].flat().map((url) => {
+      const auth =
+        server.username !== undefined
+          ? `; username="${server.username}"; credential="${server.credential ?? ''}"; credential-type="password"`
+          : '';
+      return `<${url}>; rel="ice-server"${auth}`;
+    }),
+  );
+}
+
 function sessionOf(deps: WhepDeps, req: Request) {
   const id = String(req.params.sessionId);
   const session = deps.registry.get(id);
@@ -79,6 +102,7 @@ export function whepRoutes(deps: WhepDeps): Router {
   router
     .route('/whep/avatars/:avatarId')
     .post(
+      requireToken(deps.tokens),
       (req, _res, next) => {
         if (!req.is('application/sdp')) {
           throw new AvatarServerError(
@@ -123,9 +147,10 @@ export function whepRoutes(deps: WhepDeps): Router {
           .status(201)
           .set('Location', location)
           .set('ETag', `"${randomBytes(8).toString('hex')}"`)
-          .set('Accept-Patch', 'application/trickle-ice-sdpfrag')
-          .type('application/sdp')
-          .send(opened.answer);
+          .set('Accept-Patch', 'application/trickle-ice-sdpfrag');
+        const links = iceServerLinks(deps.iceServers);
+        if (links.length) res.set('Link', links);
+        res.type('application/sdp').send(opened.answer);
       },
     )
     // WHEP -03 §4.1: GET is 2xx without a body; -04 recommends HEAD 200 with the SDP type.

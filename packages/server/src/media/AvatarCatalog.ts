@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { type PacketizedAvatar, packetizeAvatar } from '../rtp/packetizedAvatar.js';
 import { type AvatarSource, type CompileOptions, compileAvatar } from './compileAvatar.js';
-import { compiledBytes } from './compiledAvatar.js';
+import { type AvatarAnalysis, compiledBytes } from './compiledAvatar.js';
+import { pruneCache } from './pruneCache.js';
 
 export type AvatarState =
   | { id: string; state: 'compiling' }
@@ -14,6 +15,8 @@ export type AvatarState =
       bytes: number;
       compileMs: number;
       fromCache: boolean;
+      /** Seam and cut scores, and what to change about the clips. */
+      analysis: AvatarAnalysis;
     };
 
 /**
@@ -21,26 +24,46 @@ export type AvatarState =
  * Avatars compile one after another in the background (each encode already uses every core), and
  * one avatar failing never stops the others.
  */
+export type CatalogOptions = CompileOptions & {
+  maxRtpPayload: number;
+  /** Keep the cache folder under this many bytes (0: no limit). */
+  cacheMaxBytes?: number;
+  /** Called after each avatar compiled (or loaded) or failed: metrics. */
+  onCompiled?: (state: AvatarState) => void;
+};
+
 export class AvatarCatalog {
   #states = new Map<string, AvatarState>();
-  #options: CompileOptions & { maxRtpPayload: number };
+  #done = new Map<string, Promise<void>>();
+  #options: CatalogOptions;
   #logger: Logger;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(options: CompileOptions & { maxRtpPayload: number }) {
+  constructor(options: CatalogOptions) {
     this.#options = options;
     this.#logger = options.logger;
   }
 
   /** Queues the avatars for compilation; resolves when all of these have compiled or failed. */
   compile(sources: AvatarSource[]): Promise<void> {
-    for (const source of sources)
+    const runs = sources.map((source) => {
       this.#states.set(source.id, { id: source.id, state: 'compiling' });
-    const run = this.#queue.then(async () => {
-      for (const source of sources) await this.#compileOne(source);
+      const run = this.#queue.then(() => this.#compileOne(source));
+      this.#queue = run;
+      this.#done.set(source.id, run);
+      return run;
     });
-    this.#queue = run;
-    return run;
+    return Promise.all(runs).then(() => {});
+  }
+
+  /**
+   * The avatar `source.id`, compiled first if this catalog has never seen it (the original API's
+   * clip pairs are compiled on first use). Resolves once it is ready or has failed.
+   */
+  async ensure(source: AvatarSource): Promise<AvatarState> {
+    if (!this.#states.has(source.id)) void this.compile([source]);
+    await this.#done.get(source.id);
+    return this.#states.get(source.id)!;
   }
 
   async #compileOne(source: AvatarSource) {
@@ -55,12 +78,18 @@ export class AvatarCatalog {
         bytes: compiledBytes(avatar),
         compileMs: Math.round(outcome.compileMs),
         fromCache: outcome.fromCache,
+        analysis: avatar.analysis,
       });
+      if (!outcome.fromCache && this.#options.cacheMaxBytes) {
+        const removed = await pruneCache(this.#options.cacheDir, this.#options.cacheMaxBytes);
+        if (removed.length) this.#logger.info({ removed }, 'cache over cacheMaxMb: pruned');
+      }
     } catch (err) {
       const error = (err as Error).message;
       this.#logger.error({ avatar: source.id, err: error }, 'avatar failed to compile');
       this.#states.set(source.id, { id: source.id, state: 'failed', error });
     }
+    this.#options.onCompiled?.(this.#states.get(source.id)!);
   }
 
   get(id: string): AvatarState | undefined {

@@ -22,7 +22,7 @@ import { nextMainKeyframe } from './entryPlan.js';
 
 const MAGIC = Buffer.from('AVTRLOOP');
 /** Bump when the compiler's output for the same inputs changes. */
-export const COMPILER_VERSION = 2;
+export const COMPILER_VERSION = 3;
 
 /** [keyframe ? 1 : 0, ...byte length of each slice NAL] */
 type AuEntry = number[];
@@ -41,6 +41,9 @@ type Manifest = {
   spsLength: number;
   ppsLength: number;
   loops: Record<LoopName, LoopManifest>;
+  cuts: CompiledAvatar['cuts'];
+  cutRatios: CompiledAvatar['cutRatios'];
+  analysis: CompiledAvatar['analysis'];
   /** SHA-256 of this manifest (with this field empty) followed by the body. */
   sha256: string;
 };
@@ -99,6 +102,9 @@ function serialize(avatar: CompiledAvatar): Buffer {
     spsLength: avatar.sps.length,
     ppsLength: avatar.pps.length,
     loops,
+    cuts: avatar.cuts,
+    cutRatios: avatar.cutRatios,
+    analysis: avatar.analysis,
     sha256: '',
   };
   manifest.sha256 = checksum(manifest, bodyBuffer);
@@ -139,8 +145,14 @@ function deserialize(file: Buffer): CompiledAvatar | null {
   }
   if (offset !== body.length || !LOOP_NAMES.every((name) => wellFormed(loops[name]))) return null;
   if (sps.length === 0 || pps.length === 0) return null;
-  const { id, size, fps, encoder } = manifest;
-  return { id, size, fps, encoder, sps, pps, loops };
+  const { id, size, fps, encoder, cuts, cutRatios, analysis } = manifest;
+  for (const name of LOOP_NAMES) {
+    const targets = loops[name === 'idle' ? 'speaking' : 'idle'].frameCount;
+    if (cuts[name]?.length !== loops[name].frameCount) return null;
+    if (!cuts[name].every((j) => Number.isInteger(j) && j >= 0 && j < targets)) return null;
+    if (cutRatios[name]?.length !== loops[name].frameCount) return null;
+  }
+  return { id, size, fps, encoder, sps, pps, loops, cuts, cutRatios, analysis };
 }
 
 /** The shape the cursor relies on: a keyframe where an entry point starts, chains that end on time. */

@@ -2,24 +2,57 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { type AnalysisOptions, analyzeLoops } from './analysis/analyzeLoops.js';
+import { thumbnails } from './analysis/thumbnails.js';
 import { cacheKey, readCachedAvatar, writeCachedAvatar } from './avatarCache.js';
-import { type CompiledAvatar, LOOP_NAMES, type LoopName } from './compiledAvatar.js';
+import {
+  type AvatarAnalysis,
+  type CompiledAvatar,
+  LOOP_NAMES,
+  type LoopName,
+} from './compiledAvatar.js';
 import { CompileError, compileLoop } from './compileLoop.js';
-import { decodeClip } from './decodeClip.js';
+import { type DecodedFrames, decodeClip, spanOf } from './decodeClip.js';
 import { type EncoderKind, type EncodeSettings, encoderArgs } from './encoderArgs.js';
+import { clipWarnings, probeClip } from './probeClip.js';
+import { processFrames } from './processFrames.js';
 import { ffmpegVersion } from './runFfmpeg.js';
 
-/** An avatar as found in the videos folder: its id and the two clips. */
-export type AvatarSource = { id: string; clips: Record<LoopName, string> };
+/**
+ * An avatar as found in the videos folder: its id and the two clips, and for `use_ai: true` the
+ * frame processor command its frames go through before encoding.
+ */
+export type AvatarSource = { id: string; clips: Record<LoopName, string>; processor?: string };
 
 export type CompileOptions = {
   ffmpegPath: string;
   encoder: EncoderKind;
   settings: EncodeSettings;
   keyframeInterval: number;
+  analysis: AnalysisOptions;
   cacheDir: string;
   logger: Logger;
 };
+
+/** One line per loop with its seam and cut scores (ratios to the median step between frames). */
+function logAnalysis(log: Logger, analysis: Omit<AvatarAnalysis, 'warnings'>) {
+  for (const name of LOOP_NAMES) {
+    const seam = analysis.seams[name];
+    const cut = analysis.cuts[name];
+    log.info(
+      {
+        loop: name,
+        seam: `${seam.start}–${seam.end}`,
+        seamRatio: +seam.ratio.toFixed(2),
+        untrimmedSeamRatio: +seam.untrimmedRatio.toFixed(2),
+        cutRatio: +cut.medianRatio.toFixed(2),
+        cutRatioP90: +cut.p90Ratio.toFixed(2),
+        naiveCutRatio: +cut.naiveMedianRatio.toFixed(2),
+      },
+      'loop analysed',
+    );
+  }
+}
 
 export type CompileOutcome = {
   avatar: CompiledAvatar;
@@ -54,11 +87,13 @@ export async function compileAvatar(
   const log = opts.logger.child({ avatar: source.id });
   const clips = LOOP_NAMES.map((name) => source.clips[name]);
   const key = await cacheKey(clips, {
+    analysis: opts.analysis,
     keyframeInterval: opts.keyframeInterval,
     settings: opts.settings,
     // The real command line and ffmpeg build: a change to either changes the output.
     encoderArgs: encoderArgs(opts.encoder, opts.settings, []),
     ffmpeg: await ffmpegVersion(opts.ffmpegPath),
+    ...(source.processor ? { processor: source.processor } : {}),
   });
   const cached = await readCachedAvatar(opts.cacheDir, key);
   if (cached) {
@@ -77,15 +112,43 @@ export async function compileAvatar(
     const sps: Uint8Array[] = [];
     const pps: Uint8Array[] = [];
     let encodedFrames = 0;
+    const decoded = {} as Record<LoopName, DecodedFrames>;
+    const thumbs = {} as Record<LoopName, Float32Array[]>;
+    const warnings: string[] = [];
     for (const name of LOOP_NAMES) {
-      const frames = await decodeClip({
+      const info = await probeClip(opts.ffmpegPath, source.clips[name]);
+      for (const warning of clipWarnings(source.clips[name], info)) {
+        log.warn({ loop: name }, warning);
+        warnings.push(warning);
+      }
+      decoded[name] = await decodeClip({
         ffmpegPath: opts.ffmpegPath,
         input: source.clips[name],
         output: join(work, `${name}.yuv`),
         size: opts.settings.size,
         fps: opts.settings.fps,
       });
-      log.info({ loop: name, frames: frames.count }, 'decoded clip; encoding every entry point');
+      if (source.processor) {
+        // use_ai: the frame processor runs once here, so serving still only forwards packets.
+        const raw = decoded[name];
+        decoded[name] = await processFrames({
+          command: source.processor,
+          frames: raw,
+          output: join(work, `${name}.processed.yuv`),
+          fps: opts.settings.fps,
+          loop: name,
+          ffmpegPath: opts.ffmpegPath,
+        });
+        await rm(raw.path, { force: true });
+      }
+      thumbs[name] = await thumbnails(decoded[name]);
+    }
+    const analyzed = analyzeLoops(thumbs, opts.analysis);
+    logAnalysis(log, analyzed.analysis);
+    for (const name of LOOP_NAMES) {
+      const seam = analyzed.analysis.seams[name];
+      const frames = spanOf(decoded[name], seam.start, seam.end);
+      log.info({ loop: name, frames: frames.count }, 'encoding every entry point');
       const result = await compileLoop({
         ffmpegPath: opts.ffmpegPath,
         encoder: opts.encoder,
@@ -109,6 +172,9 @@ export async function compileAvatar(
       sps: sameBytes(sps, 'SPS'),
       pps: sameBytes(pps, 'PPS'),
       loops,
+      cuts: analyzed.cuts,
+      cutRatios: analyzed.cutRatios,
+      analysis: { ...analyzed.analysis, warnings },
     };
     try {
       await writeCachedAvatar(opts.cacheDir, key, avatar);

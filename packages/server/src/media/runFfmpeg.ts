@@ -18,6 +18,8 @@ export type FfmpegRun = {
   stdout: Readable;
   /** Writes one chunk to ffmpeg's stdin, waiting when the pipe is full. */
   write(chunk: Uint8Array): Promise<void>;
+  /** Called with everything ffmpeg printed so far (the tail kept), whenever it prints. */
+  stderrText(listener: (text: string) => void): void;
   /** Closes ffmpeg's stdin (end of input). */
   end(): void;
   /** Resolves when ffmpeg exits 0; rejects with an FfmpegError otherwise. */
@@ -54,9 +56,11 @@ export function runFfmpeg(
       }, options.timeoutMs)
     : undefined;
   let stderr = '';
+  const stderrListeners: Array<(text: string) => void> = [];
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_KEEP);
+    for (const listener of stderrListeners) listener(stderr);
   });
   // A write after ffmpeg exited raises EPIPE on stdin; the exit code carries the real error.
   child.stdin.on('error', () => {});
@@ -103,6 +107,9 @@ export function runFfmpeg(
         child.stdin.once('drain', settle);
         child.stdin.once('close', settle);
       });
+    },
+    stderrText(listener) {
+      stderrListeners.push(listener);
     },
     end() {
       child.stdin.end();

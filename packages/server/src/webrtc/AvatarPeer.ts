@@ -1,9 +1,11 @@
 import {
   MediaStream,
   MediaStreamTrack,
+  type RTCDataChannel,
   RTCPeerConnection,
   RTCRtpHeaderExtensionParameters,
   type RTCRtpSender,
+  type RTCRtpTransceiver,
   RtpHeader,
   RtpPacket,
   useAbsSendTime,
@@ -15,6 +17,7 @@ import {
 import { PROFILE_LEVEL_ID } from '../media/encoderArgs.js';
 import type { VideoSender } from '../session/videoSender.js';
 import { addRtcpMuxOnly, checkOffer, OfferError } from './offer.js';
+import { announcePublicIp } from './publicIp.js';
 
 /**
  * The only file that knows werift (0.25.2): one RTCPeerConnection answering a WHEP offer with a
@@ -26,6 +29,8 @@ export type IceOptions = {
   portRange?: [number, number] | undefined;
   additionalHostAddresses: string[];
   useIpv6: boolean;
+  /** Public address of a 1:1 NAT in front of this host (e.g. a cloud VM), announced as well. */
+  publicIp?: string | undefined;
 };
 
 /** playout-delay (webrtc.org extension): min = max = 0 asks the receiver to render at once. */
@@ -41,6 +46,36 @@ const h264 = () =>
     rtcpFeedback: [useNACK(), usePLI()],
   });
 
+/** A peer connection with our one sendonly H.264 track, for either negotiation direction. */
+function createPeerConnection(ice: IceOptions) {
+  const codec = h264();
+  const pc = new RTCPeerConnection({
+    // No STUN: host candidates only, gathered inside setLocalDescription (a few ms).
+    iceServers: [],
+    iceUseIpv4: true,
+    iceUseIpv6: ice.useIpv6,
+    iceAdditionalHostAddresses: ice.additionalHostAddresses,
+    ...(ice.portRange ? { icePortRange: ice.portRange } : {}),
+    codecs: { video: [codec], audio: [] },
+    // No transport-cc: werift's TWCC bookkeeping grows by ~6 MB per peer (docs/werift.md).
+    headerExtensions: {
+      video: [
+        useSdesMid(),
+        useAbsSendTime(),
+        new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI }),
+      ],
+    },
+  });
+  // The track must carry its codec before setRemoteDescription, or werift answers with the
+  // first H.264 entry of the offer whatever its profile.
+  const track = new MediaStreamTrack({ kind: 'video', codec });
+  const transceiver = pc.addTransceiver(track, {
+    direction: 'sendonly',
+    streams: [new MediaStream([track])],
+  });
+  return { pc, transceiver };
+}
+
 export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
 export type ControlHandler = (text: string, reply: (text: string) => void) => void;
@@ -52,42 +87,28 @@ export class AvatarPeer implements VideoSender {
   #playoutDelayId: number | undefined;
   #ready = false;
   #closed = false;
+  /** Set for a server-made offer: the channel we opened, and the transceiver awaiting an answer. */
+  #ownChannel: RTCDataChannel | undefined;
+  #transceiver: RTCRtpTransceiver | undefined;
+  #answered = false;
 
-  private constructor(pc: RTCPeerConnection, sender: RTCRtpSender, answer: string) {
+  /** `sdp` is our answer to a WHEP offer, or our offer for the original API. */
+  private constructor(pc: RTCPeerConnection, sender: RTCRtpSender, sdp: string, ice: IceOptions) {
     this.#pc = pc;
     this.#sender = sender;
-    this.answer = answer;
+    this.answer = ice.publicIp ? announcePublicIp(sdp, ice.publicIp) : sdp;
+  }
+
+  /** Our offer (server-offer peers); the same text as `answer`, named for its role. */
+  get offer() {
+    return this.answer;
   }
 
   /** Answers `offer` (non-trickle: the answer carries all our candidates). */
   static async answer(offer: string, ice: IceOptions): Promise<AvatarPeer> {
     checkOffer(offer);
-    const codec = h264();
-    const pc = new RTCPeerConnection({
-      // No STUN: host candidates only, gathered inside setLocalDescription (a few ms).
-      iceServers: [],
-      iceUseIpv4: true,
-      iceUseIpv6: ice.useIpv6,
-      iceAdditionalHostAddresses: ice.additionalHostAddresses,
-      ...(ice.portRange ? { icePortRange: ice.portRange } : {}),
-      codecs: { video: [codec], audio: [] },
-      // No transport-cc: werift's TWCC bookkeeping grows by ~6 MB per peer (docs/werift.md).
-      headerExtensions: {
-        video: [
-          useSdesMid(),
-          useAbsSendTime(),
-          new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI }),
-        ],
-      },
-    });
+    const { pc, transceiver } = createPeerConnection(ice);
     try {
-      // The track must carry its codec before setRemoteDescription, or werift answers with the
-      // first H.264 entry of the offer whatever its profile.
-      const track = new MediaStreamTrack({ kind: 'video', codec });
-      const transceiver = pc.addTransceiver(track, {
-        direction: 'sendonly',
-        streams: [new MediaStream([track])],
-      });
       try {
         await pc.setRemoteDescription({ type: 'offer', sdp: offer });
       } catch (err) {
@@ -105,18 +126,73 @@ export class AvatarPeer implements VideoSender {
           'no H.264 profile in the offer matches 42e01f packetization-mode=1',
         );
       }
-      const peer = new AvatarPeer(pc, transceiver.sender, addRtcpMuxOnly(local.sdp));
-      peer.#playoutDelayId = transceiver.headerExtensions.find(
-        (e) => e.uri === PLAYOUT_DELAY_URI,
-      )?.id;
-      pc.connectionStateChange.subscribe((state) => {
-        peer.#ready = state === 'connected';
-      });
+      const peer = new AvatarPeer(pc, transceiver.sender, addRtcpMuxOnly(local.sdp), ice);
+      peer.#negotiated(transceiver);
       return peer;
     } catch (err) {
       await pc.close().catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * The original API's server-made offer: a sendonly H.264 (42e01f, packetization-mode 1) video
+   * section and a `control` data channel opened by us. The client answers with `acceptAnswer`.
+   */
+  static async offer(ice: IceOptions): Promise<AvatarPeer> {
+    const { pc, transceiver } = createPeerConnection(ice);
+    try {
+      const channel = pc.createDataChannel('control');
+      await pc.setLocalDescription(await pc.createOffer());
+      const local = pc.localDescription;
+      if (!local) throw new Error('werift produced no local description');
+      const peer = new AvatarPeer(pc, transceiver.sender, local.sdp, ice);
+      peer.#ownChannel = channel;
+      peer.#transceiver = transceiver;
+      return peer;
+    } catch (err) {
+      await pc.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** True for a peer made by `offer` that still waits for the client's answer. */
+  get awaitingAnswer() {
+    return this.#transceiver !== undefined && !this.#answered;
+  }
+
+  /** Applies the client's answer to our offer; an answer that cannot be used is an OfferError. */
+  async acceptAnswer(sdp: string) {
+    const transceiver = this.#transceiver;
+    if (!transceiver || this.#answered) {
+      throw new OfferError('unusable', 'this session already has an answer');
+    }
+    if (!/^v=0\r?\n/.test(sdp) || !/^m=video [1-9]/m.test(sdp)) {
+      throw new OfferError(
+        'unparsable',
+        'the answer is not SDP with a video section: send the SDP of pc.createAnswer()',
+      );
+    }
+    try {
+      await this.#pc.setRemoteDescription({ type: 'answer', sdp });
+    } catch (err) {
+      throw new OfferError(
+        'unparsable',
+        `the SDP answer could not be applied: ${(err as Error).message}`,
+      );
+    }
+    this.#answered = true;
+    this.#negotiated(transceiver);
+  }
+
+  /** After negotiation: the playout-delay extension id, and readiness from the connection. */
+  #negotiated(transceiver: RTCRtpTransceiver) {
+    this.#playoutDelayId = transceiver.headerExtensions.find(
+      (e) => e.uri === PLAYOUT_DELAY_URI,
+    )?.id;
+    this.#pc.connectionStateChange.subscribe((state) => {
+      this.#ready = state === 'connected';
+    });
   }
 
   get ready() {
@@ -163,7 +239,7 @@ export class AvatarPeer implements VideoSender {
    * sent right at open arrives, and so do all later ones (first reply then 5 ms).
    */
   onControl(handler: ControlHandler, greeting?: () => string) {
-    this.#pc.onDataChannel.subscribe((channel) => {
+    const attach = (channel: RTCDataChannel) => {
       const send = (text: string) => {
         if (channel.readyState === 'open') channel.send(text);
       };
@@ -180,7 +256,9 @@ export class AvatarPeer implements VideoSender {
       channel.onMessage.subscribe((message) => {
         handler(typeof message === 'string' ? message : message.toString('utf8'), send);
       });
-    });
+    };
+    this.#pc.onDataChannel.subscribe(attach);
+    if (this.#ownChannel) attach(this.#ownChannel);
   }
 
   async close() {

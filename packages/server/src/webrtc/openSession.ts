@@ -7,22 +7,55 @@ import type { SessionRegistry } from '../session/SessionRegistry.js';
 import { AvatarPeer, type IceOptions } from './AvatarPeer.js';
 import type { SdpFragment } from './trickle.js';
 
+type SessionOptions = {
+  avatar: PacketizedAvatar;
+  registry: SessionRegistry;
+  ice: IceOptions;
+  logger: Logger;
+  /** How long the viewer has to complete ICE and DTLS after the answer (or our offer). */
+  handshakeTimeoutMs: number;
+};
+
 /**
  * Answers a viewer's offer and starts its session: the peer sends what the session's cursor
  * says, PLI/FIR move the cursor to a keyframe, data-channel messages drive the speaking state,
  * and the session ends when the connection fails or closes.
  */
-export async function openSession(opts: {
-  offer: string;
-  avatar: PacketizedAvatar;
-  registry: SessionRegistry;
-  ice: IceOptions;
-  logger: Logger;
-  /** How long the viewer has to complete ICE and DTLS after the answer. */
-  handshakeTimeoutMs: number;
-}): Promise<{ session: Session; answer: string }> {
+export async function openSession(
+  opts: SessionOptions & { offer: string },
+): Promise<{ session: Session; answer: string }> {
   const peer = await AvatarPeer.answer(opts.offer, opts.ice);
-  const session = new Session(opts.avatar, opts.registry.clock, peer);
+  return { session: startSession(peer, opts), answer: peer.answer };
+}
+
+/**
+ * The original API's direction: we make the offer, the client answers later (`answerSession`).
+ * The session is registered at once, so the handshake timeout also covers a missing answer.
+ */
+export async function offerSession(
+  opts: SessionOptions,
+): Promise<{ session: Session; offer: string }> {
+  const peer = await AvatarPeer.offer(opts.ice);
+  return { session: startSession(peer, opts), offer: peer.offer };
+}
+
+/** Applies the client's answer to a session made by `offerSession`. */
+export async function answerSession(session: Session, sdp: string) {
+  const peer = peers.get(session);
+  if (!peer) throw AvatarServerError.sessionNotFound(session.id);
+  if (!peer.awaitingAnswer) {
+    throw new AvatarServerError(
+      'session_state',
+      'this session already has an answer (or was opened with a WHEP offer)',
+    );
+  }
+  await peer.acceptAnswer(sdp);
+}
+
+function startSession(peer: AvatarPeer, opts: SessionOptions): Session {
+  const session = new Session(opts.avatar, opts.registry.clock, peer, {
+    switchWaitFrames: opts.registry.switchWaitFrames,
+  });
   const log = opts.logger.child({ session: session.id, avatar: opts.avatar.id });
   peer.onKeyframeRequest(() => session.requestKeyframe());
   peer.onStateChange((state) => {
@@ -51,7 +84,7 @@ export async function openSession(opts: {
   opts.registry.add(session);
   log.info('session created');
   peers.set(session, peer);
-  return { session, answer: peer.answer };
+  return session;
 }
 
 const peers = new WeakMap<Session, AvatarPeer>();

@@ -28,6 +28,8 @@ export async function startTestServer(overrides: ConfigInput = {}): Promise<Test
     bitrateKbps: 400,
     keyframeInterval: 10,
     x264Preset: 'ultrafast',
+    // Marker clips must keep every frame: tests count on loops of exactly 50 and 40 frames.
+    loopTrim: false,
     ...overrides,
   });
   const server = await startServer(config, {

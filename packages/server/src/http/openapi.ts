@@ -1,0 +1,488 @@
+/**
+ * The OpenAPI 3.1 description of the whole HTTP API, served at `GET /openapi.json`. Its schemas
+ * are JSON Schema 2020-12; test/openapi.int.test.ts checks real responses against them, so a
+ * route that drifts from this document fails the tests.
+ */
+
+const problem = { $ref: '#/components/responses/Problem' };
+const json = (schema: object, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const sessionIdParam = {
+  name: 'sessionId',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'Session id (unguessable; it is the capability to control the session)',
+};
+
+export function openApiDocument(version: string) {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Avatar Server',
+      version,
+      description:
+        'Real-video avatars over WebRTC: WHEP endpoints, the original system’s /streams API, speaking control, health, status and metrics. Errors are application/problem+json (RFC 9457).',
+    },
+    servers: [{ url: '/' }],
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'Only when the server is configured with tokens',
+        },
+      },
+      responses: {
+        Problem: {
+          description: 'An error, with a detail saying what to fix',
+          content: { 'application/problem+json': { schema: ref('Problem') } },
+        },
+      },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'title', 'status', 'detail'],
+          properties: {
+            type: { type: 'string', pattern: '^urn:avatar-server:problem:' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            instance: { type: 'string' },
+          },
+        },
+        Health: {
+          type: 'object',
+          required: ['status', 'version', 'uptimeSeconds', 'sessions'],
+          properties: {
+            status: { const: 'ok' },
+            version: { type: 'string' },
+            uptimeSeconds: { type: 'integer', minimum: 0 },
+            sessions: { type: 'integer', minimum: 0 },
+          },
+        },
+        AvatarStatus: {
+          type: 'object',
+          required: ['id', 'state'],
+          properties: {
+            id: { type: 'string' },
+            state: { enum: ['compiling', 'ready', 'failed'] },
+            frames: {
+              type: 'object',
+              properties: { idle: { type: 'integer' }, speaking: { type: 'integer' } },
+            },
+            sizeMb: { type: 'number' },
+            compileMs: { type: 'number' },
+            fromCache: { type: 'boolean' },
+            error: { type: 'string' },
+          },
+        },
+        Avatar: {
+          type: 'object',
+          required: ['id', 'state'],
+          properties: {
+            id: { type: 'string' },
+            state: { enum: ['compiling', 'ready', 'failed'] },
+            error: { type: 'string', description: 'Why it failed, naming the file and the fix' },
+            size: { type: 'integer', description: 'Square size in pixels' },
+            fps: { type: 'integer' },
+            frames: {
+              type: 'object',
+              properties: { idle: { type: 'integer' }, speaking: { type: 'integer' } },
+            },
+            sizeMb: { type: 'number', description: 'Compiled H.264 held in memory' },
+            scores: {
+              type: 'object',
+              description: 'Ratios to the median step between frames (docs/loops.md)',
+              properties: {
+                seamRatio: { $ref: '#/components/schemas/LoopPair' },
+                cutRatio: { $ref: '#/components/schemas/CutPair' },
+                naiveCutRatio: { $ref: '#/components/schemas/CutPair' },
+              },
+            },
+            loops: {
+              type: 'object',
+              description: 'The span of each clip that is looped',
+              additionalProperties: {
+                type: 'object',
+                properties: { start: { type: 'integer' }, end: { type: 'integer' } },
+              },
+            },
+            warnings: { type: 'array', items: { type: 'string' } },
+          },
+        },
+        LoopPair: {
+          type: 'object',
+          properties: { idle: { type: 'number' }, speaking: { type: 'number' } },
+        },
+        CutPair: {
+          type: 'object',
+          properties: { idleToSpeaking: { type: 'number' }, speakingToIdle: { type: 'number' } },
+        },
+        Status: {
+          type: 'object',
+          required: [
+            'status',
+            'version',
+            'uptimeSeconds',
+            'avatars',
+            'encoder',
+            'sessions',
+            'frames',
+            'bitrateKbps',
+            'memory',
+          ],
+          properties: {
+            status: { const: 'ok' },
+            version: { type: 'string' },
+            uptimeSeconds: { type: 'integer' },
+            avatars: { type: 'array', items: ref('AvatarStatus') },
+            encoder: {
+              type: 'object',
+              required: ['kind', 'nvencAvailable', 'reason'],
+              properties: {
+                kind: { enum: ['nvenc', 'x264'] },
+                nvencAvailable: { type: 'boolean' },
+                reason: { type: 'string' },
+                ffmpeg: { type: 'string' },
+                ffmpegSource: { type: 'string' },
+              },
+            },
+            sessions: {
+              type: 'object',
+              required: ['active', 'max', 'created', 'list'],
+              properties: {
+                active: { type: 'integer' },
+                max: { type: 'integer' },
+                created: { type: 'integer' },
+                list: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['id', 'avatar', 'speaking', 'framesSent'],
+                    properties: {
+                      id: { type: 'string' },
+                      avatar: { type: 'string' },
+                      speaking: { type: 'boolean' },
+                      ageSeconds: { type: 'integer' },
+                      framesSent: { type: 'integer' },
+                    },
+                  },
+                },
+              },
+            },
+            frames: {
+              type: 'object',
+              required: ['sent', 'late'],
+              properties: {
+                sent: { type: 'integer' },
+                late: { type: 'integer' },
+                lateTicks: { type: 'integer' },
+                ticks: { type: 'integer' },
+              },
+            },
+            switches: { type: 'integer' },
+            bytesSent: { type: 'integer' },
+            bitrateKbps: { type: 'number' },
+            memory: {
+              type: 'object',
+              required: ['rssMb', 'heapUsedMb'],
+              properties: {
+                rssMb: { type: 'number' },
+                heapUsedMb: { type: 'number' },
+                externalMb: { type: 'number' },
+                compiledAvatarsMb: { type: 'number' },
+              },
+            },
+          },
+        },
+        SpeakingChange: {
+          type: 'object',
+          required: ['speaking', 'loop', 'frame', 'tick', 'sentAt', 'latencyMs'],
+          properties: {
+            speaking: { type: 'boolean' },
+            loop: { enum: ['idle', 'speaking'] },
+            frame: { type: 'integer', description: 'First frame sent of the new loop' },
+            tick: {
+              type: 'integer',
+              description: 'Clock tick that carried it (-1: not streaming yet)',
+            },
+            sentAt: { type: 'number', description: 'ms since the epoch' },
+            latencyMs: { type: 'number' },
+          },
+        },
+        SessionState: {
+          type: 'object',
+          required: ['id', 'avatar', 'speaking', 'cursor', 'stats'],
+          properties: {
+            id: { type: 'string' },
+            avatar: { type: 'string' },
+            speaking: { type: 'boolean' },
+            cursor: { type: 'object' },
+            stats: {
+              type: 'object',
+              required: ['framesSent', 'bytesSent', 'switches'],
+              properties: {
+                framesSent: { type: 'integer' },
+                packetsSent: { type: 'integer' },
+                bytesSent: { type: 'integer' },
+                keyframesSent: { type: 'integer' },
+                keyframeRequests: { type: 'integer' },
+                switches: { type: 'integer' },
+              },
+            },
+          },
+        },
+        StreamRequest: {
+          type: 'object',
+          description:
+            'The original system’s bodies: a video_id (or portrait_id), or a pair of clip paths inside the videos folder. An empty body is the default avatar.',
+          properties: {
+            video_id: { type: 'string', examples: ['jesus_default'] },
+            portrait_id: { type: 'string' },
+            gesture_video: {
+              type: 'string',
+              examples: ['/opt/avatar-server/videos/jesus_gestos.mp4'],
+            },
+            idle_video: {
+              type: 'string',
+              examples: ['/opt/avatar-server/videos/jesus_reposo.mp4'],
+            },
+            use_ai: {
+              type: 'boolean',
+              description: 'Needs frameProcessor in the configuration; otherwise 422',
+            },
+          },
+        },
+        StreamCreated: {
+          type: 'object',
+          required: ['id', 'session_id', 'avatar', 'offer', 'ice_servers', 'urls'],
+          properties: {
+            id: { type: 'string' },
+            session_id: { type: 'string' },
+            avatar: { type: 'string' },
+            offer: {
+              type: 'object',
+              required: ['type', 'sdp'],
+              properties: { type: { const: 'offer' }, sdp: { type: 'string' } },
+            },
+            ice_servers: { type: 'array', items: { type: 'object' } },
+            urls: {
+              type: 'object',
+              required: ['answer', 'speaking', 'session'],
+              properties: {
+                answer: { type: 'string', format: 'uri' },
+                speaking: { type: 'string', format: 'uri' },
+                session: { type: 'string', format: 'uri' },
+              },
+            },
+          },
+        },
+        StreamAnswered: {
+          type: 'object',
+          required: ['id', 'session_id', 'state'],
+          properties: {
+            id: { type: 'string' },
+            session_id: { type: 'string' },
+            state: { const: 'answered' },
+          },
+        },
+      },
+    },
+    paths: {
+      '/health': {
+        get: {
+          summary: 'Liveness',
+          responses: { '200': json(ref('Health'), 'The server is up') },
+        },
+      },
+      '/status': {
+        get: {
+          summary: 'Avatars, encoder, sessions, frames, bitrate and memory',
+          responses: { '200': json(ref('Status'), 'Current status') },
+        },
+      },
+      '/avatars': {
+        get: {
+          summary:
+            'Every avatar: state (compiling, ready, failed and why), size, fps, frames, scores',
+          responses: { '200': json({ type: 'array', items: ref('Avatar') }, 'The avatars') },
+        },
+      },
+      '/avatars/{avatarId}': {
+        parameters: [{ name: 'avatarId', in: 'path', required: true, schema: { type: 'string' } }],
+        get: {
+          summary: 'One avatar',
+          responses: { '200': json(ref('Avatar'), 'The avatar'), '404': problem },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: {
+            '200': {
+              description: 'Prometheus text exposition format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          summary: 'This document',
+          responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1 document') },
+        },
+      },
+      '/whep/avatars/{avatarId}': {
+        parameters: [
+          {
+            name: 'avatarId',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            description: 'An avatar id; `default` and `<name>_default` are the default avatar',
+          },
+        ],
+        post: {
+          summary: 'WHEP: start a session with an SDP offer',
+          security: [{}, { bearer: [] }],
+          requestBody: {
+            required: true,
+            content: { 'application/sdp': { schema: { type: 'string' } } },
+          },
+          responses: {
+            '201': {
+              description: 'The SDP answer; Location is the session URL',
+              headers: {
+                Location: { schema: { type: 'string', format: 'uri' } },
+                ETag: { schema: { type: 'string' } },
+              },
+              content: { 'application/sdp': { schema: { type: 'string' } } },
+            },
+            '400': problem,
+            '401': problem,
+            '404': problem,
+            '415': problem,
+            '422': problem,
+            '503': problem,
+          },
+        },
+        get: {
+          summary: 'Whether the avatar can be played (no body)',
+          responses: { '200': { description: 'Ready' }, '404': problem, '503': problem },
+        },
+        options: { summary: 'CORS and Accept-Post', responses: { '204': { description: 'OK' } } },
+      },
+      '/whep/sessions/{sessionId}': {
+        parameters: [sessionIdParam],
+        get: {
+          summary: 'The session’s state and counters',
+          responses: { '200': json(ref('SessionState'), 'The session'), '404': problem },
+        },
+        delete: {
+          summary: 'End the session',
+          responses: { '200': { description: 'Ended' }, '404': problem },
+        },
+        patch: {
+          summary: 'WHEP trickle ICE (RFC 8840 fragment)',
+          requestBody: {
+            required: true,
+            content: { 'application/trickle-ice-sdpfrag': { schema: { type: 'string' } } },
+          },
+          responses: {
+            '204': { description: 'Candidates added' },
+            '404': problem,
+            '415': problem,
+            '422': problem,
+          },
+        },
+      },
+      '/whep/sessions/{sessionId}/speaking': {
+        parameters: [sessionIdParam],
+        post: {
+          summary: 'Switch speaking on or off; answers when the change took effect',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['speaking'],
+                  properties: { speaking: { type: 'boolean' } },
+                },
+              },
+            },
+          },
+          responses: {
+            '200': json(ref('SpeakingChange'), 'Where and when the change took effect'),
+            '400': problem,
+            '404': problem,
+          },
+        },
+        get: {
+          summary: 'The speaking state',
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                required: ['speaking'],
+                properties: { speaking: { type: 'boolean' } },
+              },
+              'Speaking state',
+            ),
+            '404': problem,
+          },
+        },
+      },
+      '/streams': {
+        post: {
+          summary: 'The original API: start a session; the server makes the SDP offer',
+          security: [{}, { bearer: [] }],
+          requestBody: {
+            content: { 'application/json': { schema: ref('StreamRequest') } },
+          },
+          responses: {
+            '201': json(ref('StreamCreated'), 'The session, our offer and the URLs to use next'),
+            '400': problem,
+            '401': problem,
+            '403': problem,
+            '404': problem,
+            '422': problem,
+            '503': problem,
+          },
+        },
+      },
+      '/streams/{sessionId}/answer': {
+        parameters: [sessionIdParam],
+        post: {
+          summary: 'The client’s SDP answer to the offer of POST /streams',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['sdp'],
+                  properties: { type: { const: 'answer' }, sdp: { type: 'string' } },
+                },
+              },
+              'application/sdp': { schema: { type: 'string' } },
+            },
+          },
+          responses: {
+            '200': json(
+              ref('StreamAnswered'),
+              'Answer applied; media starts once ICE/DTLS complete',
+            ),
+            '400': problem,
+            '404': problem,
+            '409': problem,
+          },
+        },
+      },
+    },
+  };
+}

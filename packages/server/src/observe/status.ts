@@ -1,0 +1,83 @@
+import type { AvatarCatalog } from '../media/AvatarCatalog.js';
+import type { EncoderChoice } from '../media/chooseEncoder.js';
+import type { SessionRegistry } from '../session/SessionRegistry.js';
+import type { BitrateMeter } from './bitrate.js';
+
+export type StatusSources = {
+  version: string;
+  startedAt: number;
+  catalog: AvatarCatalog;
+  registry: SessionRegistry;
+  encoder: EncoderChoice;
+  ffmpeg: { path: string; source: string };
+  bitrate: BitrateMeter;
+  maxSessions: number;
+};
+
+/**
+ * `GET /status`: everything an operator checks with `curl | jq` — avatars and their compile
+ * state, the encoder and whether NVENC worked, sessions, frames sent and late, bitrate, memory.
+ */
+export function buildStatus(s: StatusSources) {
+  const totals = s.registry.totals();
+  const memory = process.memoryUsage();
+  const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
+  const avatars = s.catalog.list().map((a) =>
+    a.state === 'ready'
+      ? {
+          id: a.id,
+          state: a.state,
+          frames: a.frames,
+          sizeMb: mb(a.bytes),
+          compileMs: a.compileMs,
+          fromCache: a.fromCache,
+        }
+      : a.state === 'failed'
+        ? { id: a.id, state: a.state, error: a.error }
+        : { id: a.id, state: a.state },
+  );
+  return {
+    status: 'ok',
+    version: s.version,
+    uptimeSeconds: Math.round((Date.now() - s.startedAt) / 1000),
+    avatars,
+    encoder: {
+      kind: s.encoder.kind,
+      nvencAvailable: s.encoder.nvencAvailable,
+      reason: s.encoder.reason,
+      ffmpeg: s.ffmpeg.path,
+      ffmpegSource: s.ffmpeg.source,
+    },
+    sessions: {
+      active: s.registry.size,
+      max: s.maxSessions,
+      created: s.registry.created,
+      list: s.registry.list().map((session) => ({
+        id: session.id,
+        avatar: session.avatarId,
+        speaking: session.speaking,
+        ageSeconds: Math.round((Date.now() - session.createdAt) / 1000),
+        framesSent: session.stats.framesSent,
+      })),
+    },
+    frames: {
+      sent: totals.framesSent,
+      late: s.registry.lateFrames,
+      lateTicks: s.registry.lateTicks,
+      ticks: s.registry.ticks,
+    },
+    switches: totals.switches,
+    bytesSent: totals.bytesSent,
+    bitrateKbps: s.bitrate.kbps,
+    memory: {
+      rssMb: mb(memory.rss),
+      heapUsedMb: mb(memory.heapUsed),
+      externalMb: mb(memory.external),
+      compiledAvatarsMb: mb(
+        s.catalog.list().reduce((sum, a) => sum + (a.state === 'ready' ? a.bytes : 0), 0),
+      ),
+    },
+  };
+}
+
+export type Status = ReturnType<typeof buildStatus>;

@@ -1,0 +1,129 @@
+import { resolve } from 'node:path';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { createApp } from './http/app.js';
+import { createLogger } from './lib/logger.js';
+import { VERSION } from './lib/version.js';
+import { AvatarCatalog } from './media/AvatarCatalog.js';
+import { chooseEncoder, type EncoderChoice } from './media/chooseEncoder.js';
+import { findAvatars } from './media/findAvatars.js';
+import { type FoundFfmpeg, findFfmpeg } from './media/findFfmpeg.js';
+import { killAllFfmpeg } from './media/runFfmpeg.js';
+import { BitrateMeter } from './observe/bitrate.js';
+import { createMetrics } from './observe/metrics.js';
+import { buildStatus } from './observe/status.js';
+import { FrameClock } from './session/frameClock.js';
+import { SessionRegistry } from './session/SessionRegistry.js';
+
+export type AvatarService = {
+  /** The HTTP API (not listening): served by startServer or mounted by createAvatarRouter. */
+  app: Express;
+  catalog: AvatarCatalog;
+  registry: SessionRegistry;
+  encoder: EncoderChoice;
+  ffmpeg: FoundFfmpeg;
+  logger: Logger;
+  /** Resolves when every avatar found at start has compiled or failed. */
+  compiled: Promise<void>;
+  /** Ends every session, stops the clock and any compile. */
+  close(): void;
+};
+
+/**
+ * Everything but the listening socket: find ffmpeg and the encoder, start compiling the avatars
+ * in the background, and build the HTTP app over one session registry and frame clock.
+ */
+export async function createAvatarService(
+  config: Config,
+  options: { logger?: Logger; demoDir?: string } = {},
+): Promise<AvatarService> {
+  const startedAt = Date.now();
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const ffmpeg = findFfmpeg({ configured: config.ffmpegPath });
+  const encoder = await chooseEncoder(ffmpeg.path, config.encoder);
+  logger.info(
+    { ffmpeg: ffmpeg.path, source: ffmpeg.source, encoder: encoder.reason },
+    'encoder chosen',
+  );
+
+  const clock = new FrameClock(config.fps);
+  const registry = new SessionRegistry(clock, (err, session) =>
+    logger.error({ err, session: session.id }, 'session failed on a frame tick; ending it'),
+  );
+  let catalog: AvatarCatalog | undefined;
+  const metrics = createMetrics({ registry, avatars: () => catalog?.list() ?? [] });
+  catalog = new AvatarCatalog({
+    ffmpegPath: ffmpeg.path,
+    encoder: encoder.kind,
+    settings: {
+      size: config.size,
+      fps: config.fps,
+      bitrateKbps: config.bitrateKbps,
+      x264Preset: config.x264Preset,
+    },
+    keyframeInterval: config.keyframeInterval,
+    analysis: { trim: config.loopTrim, minLoopFraction: config.loopMinFraction },
+    cacheDir: resolve(config.cacheDir),
+    cacheMaxBytes: config.cacheMaxMb * 1e6,
+    maxRtpPayload: config.maxRtpPayload,
+    logger,
+    onCompiled: (state) => metrics.compiled(state),
+  });
+  const sources = findAvatars(resolve(config.videosDir));
+  if (sources.length === 0) {
+    logger.warn(
+      { videosDir: resolve(config.videosDir) },
+      'no avatars found: add <id>/idle.mp4 + <id>/speaking.mp4',
+    );
+  }
+  const compiled = catalog.compile(sources);
+  const bitrate = new BitrateMeter(() => registry.totals().bytesSent);
+
+  const app = createApp({
+    catalog,
+    registry,
+    ice: { ...config.ice, publicIp: config.publicIp },
+    iceServers: config.iceServers,
+    tokens: config.tokens,
+    corsOrigins: config.corsOrigins,
+    publicBaseUrl: config.publicBaseUrl,
+    defaultAvatar: config.defaultAvatar,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    maxSessions: config.maxSessions,
+    videosDir: config.videosDir,
+    frameProcessor: config.frameProcessor,
+    logger,
+    version: VERSION,
+    startedAt,
+    demoDir: options.demoDir,
+    metrics: metrics.register,
+    status: () =>
+      buildStatus({
+        version: VERSION,
+        startedAt,
+        catalog: catalog!,
+        registry,
+        encoder,
+        ffmpeg,
+        bitrate,
+        maxSessions: config.maxSessions,
+      }),
+  });
+
+  return {
+    app,
+    catalog,
+    registry,
+    encoder,
+    ffmpeg,
+    logger,
+    compiled,
+    close() {
+      killAllFfmpeg(); // a compile still running is abandoned; its temporary folder is removed
+      registry.closeAll('server shutting down');
+      clock.stop();
+      bitrate.stop();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/** The `avatar-server` command as a user runs it (from source, through tsx). */
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+/** tsx, resolved here: the command runs in an empty temporary folder. */
+const TSX = import.meta.resolve('tsx');
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+    env: { ...process.env, ...env, CI: '1' },
+    cwd: mkdtempSync(join(tmpdir(), 'cli-')),
+  });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((ok) => child.on('close', (code) => ok(code)));
+  return { child, exited, output: () => out };
+}
+
+async function result(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = run(args, env);
+  return { code: await r.exited, output: r.output() };
+}
+
+describe('avatar-server CLI', () => {
+  it('doctor with a missing ffmpeg: a FAIL line naming the path and a fix, exit 1', async () => {
+    const { code, output } = await result([
+      'doctor',
+      '--ffmpeg-path',
+      '/nonexistent/ffmpeg',
+      '--port',
+      '0',
+    ]);
+    expect(code).toBe(1);
+    expect(output).toMatch(/^FAIL ffmpeg not found at '\/nonexistent\/ffmpeg'/m);
+    expect(output).toMatch(/fix: fix the path or remove the setting/);
+    expect(output).toMatch(/^FAIL videos folder .* does not exist\n {5}fix: mkdir -p /m);
+    expect(output).toMatch(/^ok {3}port 0 .* is free/m);
+    expect(output).toMatch(/problem\(s\) to fix/);
+  });
+
+  it.each([
+    [['serve', '--port', 'eighty'], {}, /^avatar-server: --port: 'eighty' is not a number$/m],
+    [['serve'], { AVATAR_FPS: '0' }, /^avatar-server: configuration: 'fps': /m],
+    [['serve'], { AVATAR_ENCODER: 'quicksync' }, /'encoder'.*auto.*nvenc.*x264/],
+    [['serve', '--config', 'missing.yaml'], {}, /--config missing\.yaml: no such file/],
+    [['prepare'], {}, /prepare is not available yet/],
+    [['launch'], {}, /unknown command 'launch'/],
+  ])('%j %j: one line saying what is wrong, exit 1', async (args, env, message) => {
+    const { code, output } = await result(args, env);
+    expect(code).toBe(1);
+    expect(output).toMatch(message);
+    expect(output).not.toMatch(/^\s+at /m); // no stack trace
+  });
+
+  it('serve stops gracefully on SIGTERM: stops accepting, ends sessions, exits 0', async () => {
+    const server = run(['serve', '--port', '0', '--host', '127.0.0.1', '--videos-dir', 'none']);
+    await waitForLine(server.child, server.output, /"msg":"listening"/);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toMatch(/"msg":"shutting down"/);
+  });
+});
+
+async function waitForLine(child: ChildProcess, output: () => string, line: RegExp) {
+  const deadline = Date.now() + 30_000;
+  while (!line.test(output())) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`no ${line} in:\n${output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
