@@ -4,6 +4,7 @@
  * `npx tsx bench/entryPoints.ts`.)
  */
 import { benchCompile } from './compileDefault.js';
+import { benchNaturalness } from './naturalness.js';
 import { machine } from './stats.js';
 import { benchSwitchLatency } from './switchLatency.js';
 
@@ -14,5 +15,13 @@ console.log(
 const latency = await benchSwitchLatency();
 console.log(
   JSON.stringify({ benchmark: 'switch-latency', machine: machine(), ...latency }, null, 2),
+);
+const natural = await benchNaturalness();
+console.log(
+  JSON.stringify({ benchmark: 'naturalness', machine: machine(), avatars: natural }, null, 2),
+);
+const { benchBrowser } = await import('./browser.js');
+console.log(
+  JSON.stringify({ benchmark: 'browser', machine: machine(), ...(await benchBrowser()) }, null, 2),
 );
 process.exit(0);

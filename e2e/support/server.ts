@@ -1,0 +1,71 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI; E2E_SERVER_CLI points elsewhere (e.g. a build of another revision). */
+const CLI =
+  process.env.E2E_SERVER_CLI ??
+  fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url));
+
+/** The built server (`npm run build`) as a child process, serving the marker avatar. */
+export type ServerProcess = { url: string; port: number; stop(): Promise<void> };
+
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/**
+ * Starts `avatar-server serve` on the marker clips (made by globalSetup) and resolves once the
+ * default avatar is compiled (a WHEP POST no longer answers 503).
+ */
+export async function startServer(port?: number): Promise<ServerProcess> {
+  const p = port ?? (await freePort());
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--videos-dir', process.env.E2E_VIDEOS_DIR!, '--port', String(p)],
+    {
+      env: {
+        ...process.env,
+        AVATAR_HOST: '127.0.0.1',
+        AVATAR_CACHE_DIR: process.env.E2E_CACHE_DIR!,
+        AVATAR_KEYFRAME_INTERVAL: '10',
+        AVATAR_X264_PRESET: 'ultrafast',
+        AVATAR_LOG_LEVEL: process.env.E2E_LOG ?? 'error',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  const url = `http://127.0.0.1:${p}`;
+  await waitCompiled(url, child);
+  return { url, port: p, stop: () => stop(child) };
+}
+
+async function waitCompiled(url: string, child: ChildProcess) {
+  const deadline = Date.now() + 170_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const status = await fetch(`${url}/whep/avatars/default`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/sdp' },
+      body: 'v=0',
+    }).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status !== 0 && status !== 503) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('server did not finish compiling the marker avatar');
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,61 @@
+import { AvatarError } from './errors.js';
+import { headers, responseError } from './whep.js';
+
+/** The server's confirmation of a switch (the data channel reply and the HTTP response). */
+export type SpeakingReply = { speaking: boolean; latencyMs: number; tick: number; sentAt: number };
+
+/** How long a switch may take to be confirmed before it counts as lost. */
+const REPLY_MS = 5000;
+
+/**
+ * Sends speaking changes on the data channel (no HTTP round trip, same path as the video), or by
+ * `POST <session>/speaking` while the channel is not open. Replies are matched by `id`.
+ */
+export function createControl(dc: RTCDataChannel, sessionUrl: string, token: string | undefined) {
+  let nextId = 1;
+  const pending = new Map<number, (reply: SpeakingReply | Error) => void>();
+  dc.addEventListener('message', (e) => {
+    const m = JSON.parse(e.data as string);
+    const settle = pending.get(m.id);
+    if (!settle) return;
+    pending.delete(m.id);
+    settle(m.type === 'error' ? new AvatarError('bad-request', m.detail) : m);
+  });
+
+  function overChannel(speaking: boolean): Promise<SpeakingReply> {
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new AvatarError('timeout', 'the server did not confirm the switch'));
+      }, REPLY_MS);
+      pending.set(id, (reply) => {
+        clearTimeout(timer);
+        reply instanceof Error ? reject(reply) : resolve(reply);
+      });
+      dc.send(JSON.stringify({ type: 'speaking', speaking, id }));
+    });
+  }
+
+  async function overHttp(speaking: boolean): Promise<SpeakingReply> {
+    const res = await fetch(`${sessionUrl}/speaking`, {
+      method: 'POST',
+      headers: headers(token, 'application/json'),
+      body: JSON.stringify({ speaking }),
+    }).catch((err: Error) => {
+      throw new AvatarError('network', err.message);
+    });
+    if (!res.ok) throw await responseError(res);
+    return res.json();
+  }
+
+  return {
+    send: (speaking: boolean) =>
+      dc.readyState === 'open' ? overChannel(speaking) : overHttp(speaking),
+    /** Fails what is still waiting (the connection is gone). */
+    fail() {
+      for (const settle of pending.values()) settle(new AvatarError('closed', 'connection lost'));
+      pending.clear();
+    },
+  };
+}

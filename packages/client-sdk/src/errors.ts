@@ -1,0 +1,50 @@
+/** Why an avatar operation failed. */
+export type AvatarErrorReason =
+  | 'bad-request'
+  | 'unauthorized'
+  | 'not-found'
+  | 'not-acceptable'
+  | 'unavailable'
+  | 'server'
+  | 'network'
+  | 'timeout'
+  | 'aborted'
+  | 'closed';
+
+/** Problem details as the server sends them (RFC 9457). */
+export type Problem = { type?: string; title?: string; status?: number; detail?: string };
+
+/** Every error the SDK throws or emits; `reason` is stable, `message` is for people. */
+export class AvatarError extends Error {
+  override name = 'AvatarError';
+  constructor(
+    readonly reason: AvatarErrorReason,
+    message: string,
+    readonly status?: number,
+    readonly problem?: Problem,
+  ) {
+    super(message);
+  }
+
+  /** Builds the error for an HTTP status and the server's problem+json body (if any). */
+  static fromProblem(status: number, problem: Problem = {}): AvatarError {
+    const reason: AvatarErrorReason =
+      status === 401 || status === 403
+        ? 'unauthorized'
+        : status === 404
+          ? 'not-found'
+          : status === 406 || status === 415 || status === 422
+            ? 'not-acceptable'
+            : status === 429 || status === 503
+              ? 'unavailable'
+              : status < 500
+                ? 'bad-request'
+                : 'server';
+    return new AvatarError(
+      reason,
+      problem.detail ?? problem.title ?? `HTTP ${status}`,
+      status,
+      problem,
+    );
+  }
+}

@@ -1,0 +1,91 @@
+/** A presented frame: when its last packet arrived and when it was (to be) shown. */
+type Shown = { recv: number | undefined; shown: number };
+
+/** Frames sent after a switch frame arrive at least one tick (40 ms at 25 fps) after it. */
+const SAME_FRAME_MS = 20;
+const RING = 8;
+
+/**
+ * Watches presented frames with requestVideoFrameCallback: the first frame (no black start),
+ * the frame rate, stalls, and which frame carried a switch.
+ *
+ * The switch frame is found without reading pixels: the server sends it at once and confirms right
+ * after its packets, and the next frame leaves only at the next tick. So it is the last frame whose
+ * packets arrived by the confirmation (`receiveTime`), and the latency is its display time − t0.
+ */
+export function watchFrames(video: HTMLVideoElement) {
+  const ring: Shown[] = [];
+  const waiters = new Set<(frame: Shown) => void>();
+  let presented = 0;
+  let lastAt = 0;
+  let stopped = false;
+  let handle = 0;
+
+  const onFrame = (now: number, meta: VideoFrameCallbackMetadata) => {
+    if (stopped) return;
+    const frame = { recv: meta.receiveTime, shown: meta.expectedDisplayTime ?? now };
+    presented = meta.presentedFrames;
+    lastAt = performance.now();
+    ring.push(frame);
+    if (ring.length > RING) ring.shift();
+    for (const w of waiters) w(frame);
+    handle = video.requestVideoFrameCallback(onFrame);
+  };
+  const supported = 'requestVideoFrameCallback' in HTMLVideoElement.prototype;
+  if (supported) handle = video.requestVideoFrameCallback(onFrame);
+
+  return {
+    /** performance.now() of the last presented frame (0 before the first). */
+    get lastFrameAt() {
+      return lastAt;
+    },
+    get presentedFrames() {
+      return presented;
+    },
+    /** Resolves on the next presented frame (or `loadeddata` without rVFC). */
+    nextFrame(): Promise<void> {
+      if (!supported) {
+        return new Promise((r) =>
+          video.readyState >= 2
+            ? r()
+            : video.addEventListener('loadeddata', () => r(), { once: true }),
+        );
+      }
+      return new Promise((r) => {
+        const w = () => {
+          waiters.delete(w);
+          r();
+        };
+        waiters.add(w);
+      });
+    },
+    /** Latency of a switch requested at `t0` and confirmed at `tc` (performance.now() times). */
+    switchLatency(t0: number, tc: number): Promise<number | undefined> {
+      const limit = tc + SAME_FRAME_MS;
+      let best = ring.filter((f) => f.recv !== undefined && f.recv >= t0 && f.recv <= limit).pop();
+      return new Promise((resolve) => {
+        const finish = () => {
+          waiters.delete(w);
+          clearTimeout(timer);
+          resolve(best && best.shown - t0);
+        };
+        const w = (f: Shown) => {
+          if (f.recv === undefined) {
+            // No receiveTime (not WebRTC-aware): the first frame shown after the confirmation.
+            if (f.shown >= tc) best ??= f;
+            if (best) finish();
+          } else if (f.recv <= limit) best = f;
+          else finish();
+        };
+        waiters.add(w);
+        const timer = setTimeout(finish, 1000);
+      });
+    },
+    stop() {
+      stopped = true;
+      if (supported) video.cancelVideoFrameCallback(handle);
+    },
+  };
+}
+
+export type FrameWatcher = ReturnType<typeof watchFrames>;

@@ -1,0 +1,13 @@
+/** @avatar-server/client-sdk: a live video avatar in a `<video>`, switched with one call. */
+export { createAvatar } from './createAvatar.js';
+export { AvatarError, type AvatarErrorReason, type Problem } from './errors.js';
+export type {
+  AttachAudioOptions,
+  Avatar,
+  AvatarEvents,
+  AvatarOptions,
+  AvatarState,
+  AvatarStats,
+  LatencyStats,
+  SpeakingResult,
+} from './types.js';

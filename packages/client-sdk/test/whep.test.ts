@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { AvatarError } from '../src/errors.js';
+import { latencySummary, percentile } from '../src/stats.js';
+import { parseIceLinks } from '../src/whep.js';
+
+describe('parseIceLinks', () => {
+  it('reads ice-server links with credentials and skips other relations', () => {
+    const header =
+      '<stun:stun.example.net>; rel="ice-server", <turn:turn.example.net?transport=udp>; ' +
+      'rel="ice-server"; username="user"; credential="pass"; credential-type="password", ' +
+      '<https://example.net/doc>; rel="help"';
+    expect(parseIceLinks(header)).toEqual([
+      { urls: 'stun:stun.example.net' },
+      { urls: 'turn:turn.example.net?transport=udp', username: 'user', credential: 'pass' },
+    ]);
+  });
+
+  it('gives none for no header', () => {
+    expect(parseIceLinks(null)).toEqual([]);
+  });
+});
+
+describe('AvatarError.fromProblem', () => {
+  it.each([
+    [401, 'unauthorized'],
+    [404, 'not-found'],
+    [406, 'not-acceptable'],
+    [422, 'not-acceptable'],
+    [429, 'unavailable'],
+    [503, 'unavailable'],
+    [400, 'bad-request'],
+    [500, 'server'],
+  ] as const)('%i → %s', (status, reason) => {
+    expect(AvatarError.fromProblem(status).reason).toBe(reason);
+  });
+
+  it("keeps the server's detail as the message", () => {
+    const error = AvatarError.fromProblem(404, { title: 'Not Found', detail: "no avatar 'x'" });
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toBe("no avatar 'x'");
+    expect(error.problem?.title).toBe('Not Found');
+  });
+});
+
+describe('latency figures', () => {
+  it('uses nearest-rank percentiles', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(values, 50)).toBe(50);
+    expect(percentile(values, 95)).toBe(95);
+    expect(percentile([], 50)).toBeUndefined();
+    expect(latencySummary([30, 10, 20])).toEqual({ last: 20, p50: 20, p95: 30, count: 3 });
+  });
+});
