@@ -12,6 +12,8 @@ import { compileAvatar } from './media/compileAvatar.js';
 import { compiledBytes } from './media/compiledAvatar.js';
 import { findAvatars } from './media/findAvatars.js';
 import { FfmpegNotFoundError, findFfmpeg } from './media/findFfmpeg.js';
+import { ClipError } from './media/probeClip.js';
+import { PrepareUsageError, runPrepare } from './prepareCommand.js';
 import { startServer } from './server.js';
 
 const USAGE = `usage: avatar-server [serve|compile|doctor|prepare] [--config config.yaml] [--<setting> value]
@@ -19,7 +21,7 @@ const USAGE = `usage: avatar-server [serve|compile|doctor|prepare] [--config con
   serve     compile the avatars (cached) and serve WHEP and /streams on the port (default)
   compile   compile every avatar in the videos folder, print sizes and times, exit
   doctor    check ffmpeg, encoders (libx264, NVENC), videos, cache folder and port; a fix per problem
-  prepare   not available yet (natural loops are a later release)
+  prepare   turn a recording into a clip for the videos folder (avatar-server prepare --help)
 
 Every setting of config.yaml is also a flag (--port 9000, --videos-dir /srv/videos,
 --bitrate-kbps 2000, --ffmpeg-path /usr/bin/ffmpeg, --ice-use-ipv6 true) and an AVATAR_*
@@ -30,6 +32,8 @@ All settings: config.example.yaml.`;
 const DEMO_DIR = fileURLToPath(new URL('../../demo/dist', import.meta.url));
 
 async function main(argv: string[]) {
+  // prepare has options of its own (it works on one recording, not on the server's settings).
+  if (argv[0] === 'prepare') return runPrepare(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -76,11 +80,6 @@ async function main(argv: string[]) {
     process.exitCode = failed ? 1 : 0;
     return;
   }
-  if (command === 'prepare') {
-    throw new UsageError(
-      'prepare is not available yet: it arrives with natural loops; prepare clips with the ffmpeg recipe in the README',
-    );
-  }
   if (command === 'compile') {
     const logger = createLogger(config.logLevel);
     const ffmpeg = findFfmpeg({ configured: config.ffmpegPath });
@@ -117,7 +116,9 @@ main(process.argv.slice(2)).catch((err: Error) => {
   if (
     err instanceof ConfigError ||
     err instanceof FfmpegNotFoundError ||
-    err instanceof UsageError
+    err instanceof UsageError ||
+    err instanceof PrepareUsageError ||
+    err instanceof ClipError
   ) {
     console.error(`avatar-server: ${err.message}`);
   } else {

@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { probeClip } from '../src/media/probeClip.js';
 
 /** The `avatar-server` command as a user runs it (from source, through tsx). */
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -53,13 +54,56 @@ describe('avatar-server CLI', () => {
     [['serve'], { AVATAR_FPS: '0' }, /^avatar-server: configuration: 'fps': /m],
     [['serve'], { AVATAR_ENCODER: 'quicksync' }, /'encoder'.*auto.*nvenc.*x264/],
     [['serve', '--config', 'missing.yaml'], {}, /--config missing\.yaml: no such file/],
-    [['prepare'], {}, /prepare is not available yet/],
+    [['prepare'], {}, /prepare needs an input and --output/],
+    [['prepare', 'missing.mp4', '--output', 'x.mp4'], {}, /missing\.mp4 is not a readable video/],
+    [
+      ['prepare', 'in.mp4', '-o', 'x.mp4', '--crf', 'best'],
+      {},
+      /--crf best: expected a positive number/,
+    ],
     [['launch'], {}, /unknown command 'launch'/],
   ])('%j %j: one line saying what is wrong, exit 1', async (args, env, message) => {
     const { code, output } = await result(args, env);
     expect(code).toBe(1);
     expect(output).toMatch(message);
     expect(output).not.toMatch(/^\s+at /m); // no stack trace
+  });
+
+  it('prepare turns a recording of another size and frame rate into a clip for the videos folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prepare-'));
+    try {
+      const input = join(dir, 'recording.mp4');
+      execFileSync(process.env.FFMPEG_PATH ?? 'ffmpeg', [
+        ...[
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=s=320x180:r=30:d=4',
+        ],
+        ...['-f', 'lavfi', '-i', 'sine=d=4', '-c:v', 'libx264', '-c:a', 'aac', '-shortest', input],
+      ]);
+      const output = join(dir, 'idle.mp4');
+      const args = ['prepare', input, '--output', output, '--size', '256', '--fps', '25'];
+      const { code, output: text } = await result([
+        ...args,
+        '--start',
+        '1',
+        '--duration',
+        '2',
+        '--enhance',
+      ]);
+      expect(code, text).toBe(0);
+      expect(text).toMatch(/100%/);
+      const info = await probeClip(process.env.FFMPEG_PATH ?? 'ffmpeg', output);
+      expect(info).toMatchObject({ width: 256, height: 256, fps: 25, hasAudio: false });
+      expect(info.durationSeconds).toBeCloseTo(2, 0);
+      expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('serve stops gracefully on SIGTERM: stops accepting, ends sessions, exits 0', async () => {
