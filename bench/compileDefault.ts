@@ -61,35 +61,23 @@ export async function benchCompile(videosDir = 'videos') {
     }
     const baselineMs = performance.now() - baselineStart;
 
+    const compileOptions = {
+      ffmpegPath,
+      encoder: 'x264' as const,
+      settings,
+      keyframeInterval: G,
+      analysis: { trim: config.loopTrim, minLoopFraction: config.loopMinFraction },
+      cacheDir: join(work, 'cache'),
+      logger: pino({ level: 'silent' }),
+    };
     const rssBefore = process.memoryUsage().rss;
     const started = performance.now();
-    const outcome = await compileAvatar(
-      { id: 'default', clips },
-      {
-        ffmpegPath,
-        encoder: 'x264',
-        settings,
-        keyframeInterval: G,
-        analysis: { trim: config.loopTrim, minLoopFraction: config.loopMinFraction },
-        cacheDir: join(work, 'cache'),
-        logger: pino({ level: 'silent' }),
-      },
-    );
+    const outcome = await compileAvatar({ id: 'default', clips }, compileOptions);
     const compileMs = performance.now() - started;
     const bytes = compiledBytes(outcome.avatar);
     const loadStart = performance.now();
-    const cached = await compileAvatar(
-      { id: 'default', clips },
-      {
-        ffmpegPath,
-        encoder: 'x264',
-        settings,
-        keyframeInterval: G,
-        analysis: { trim: config.loopTrim, minLoopFraction: config.loopMinFraction },
-        cacheDir: join(work, 'cache'),
-        logger: pino({ level: 'silent' }),
-      },
-    );
+    // The same inputs again: a cache hit.
+    const cached = await compileAvatar({ id: 'default', clips }, compileOptions);
     const cacheLoadMs = performance.now() - loadStart;
     if (!cached.fromCache) throw new Error('second compile did not hit the cache');
     return {

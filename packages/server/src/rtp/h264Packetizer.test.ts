@@ -1,20 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { H264RtpPayload } from 'werift';
+import { depacketize } from '../../test/support/depacketize.js';
 import { parseAnnexB, toAnnexB } from '../media/annexB.js';
 import { packetizeAccessUnit, packetizeNal, stapA } from './h264Packetizer.js';
-
-/** werift's RFC 6184 depacketizer: the receiving side we check our packets against. */
-function depacketize(payloads: Buffer[]): Buffer {
-  const out: Buffer[] = [];
-  let fragment: Buffer | undefined;
-  for (const p of payloads) {
-    const unit = H264RtpPayload.deSerialize(p, fragment);
-    fragment = unit.fragment;
-    if (unit.payload) out.push(unit.payload);
-  }
-  return Buffer.concat(out);
-}
 
 /** Two seconds of a real H.264 stream (IDR every 10 frames), as our encoder settings make it. */
 function realStream(): Buffer {
