@@ -48,8 +48,11 @@ export async function createAvatarService(
   );
 
   const clock = new FrameClock(config.fps);
-  const registry = new SessionRegistry(clock, (err, session) =>
-    logger.error({ err, session: session.id }, 'session failed on a frame tick; ending it'),
+  const registry = new SessionRegistry(
+    clock,
+    (err, session) =>
+      logger.error({ err, session: session.id }, 'session failed on a frame tick; ending it'),
+    { switchWaitFrames: config.switchWaitFrames },
   );
   let catalog: AvatarCatalog | undefined;
   const metrics = createMetrics({ registry, avatars: () => catalog?.list() ?? [] });

@@ -179,7 +179,8 @@ describe('WHEP errors are problem+json with a useful detail', () => {
 
 describe('limits', () => {
   it('answers 503 with Retry-After beyond maxSessions, and accepts again once a session ends', async () => {
-    const small = await startTestServer({ maxSessions: 1 });
+    const small = await startTestServer({ maxSessions: 1, switchWaitFrames: 2 });
+    expect(small.registry.switchWaitFrames).toBe(2); // the setting reaches every session
     const url = `${small.url}/whep/avatars/default`;
     try {
       const first = await post(url, validOffer);
