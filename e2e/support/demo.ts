@@ -10,10 +10,11 @@ export type PageAvatar = {
   close(): Promise<void>;
 };
 
-/** Opens the demo served by `serverUrl`, waits for its avatar to be connected, adds the probe. */
+/**
+ * Opens the demo served by `serverUrl`, waits for its avatar to be connected, adds the probe.
+ * Page errors, then and later, fail the test (support/test.ts).
+ */
 export async function openDemo(page: Page, serverUrl: string): Promise<void> {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${serverUrl}/`);
   // tsx (the bench) compiles with keepNames, which wraps functions passed to the page in __name().
   await page.evaluate('globalThis.__name ??= (f) => f');
@@ -22,7 +23,6 @@ export async function openDemo(page: Page, serverUrl: string): Promise<void> {
     null,
     { timeout: 30_000 },
   );
-  if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`);
   await installProbe(page);
 }
 

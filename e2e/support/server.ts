@@ -8,7 +8,14 @@ const CLI =
   fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url));
 
 /** The built server (`npm run build`) as a child process, serving the marker avatar. */
-export type ServerProcess = { url: string; port: number; stop(): Promise<void> };
+export type ServerProcess = {
+  url: string;
+  port: number;
+  /** SIGTERM: the server shuts down cleanly (sessions closed, DTLS close alerts sent). */
+  stop(): Promise<void>;
+  /** SIGKILL: the server vanishes without a word, as after a crash or a power cut. */
+  kill(): Promise<void>;
+};
 
 export async function freePort(): Promise<number> {
   const probe = createServer();
@@ -41,7 +48,7 @@ export async function startServer(port?: number): Promise<ServerProcess> {
   );
   const url = `http://127.0.0.1:${p}`;
   await waitCompiled(url, child);
-  return { url, port: p, stop: () => stop(child) };
+  return { url, port: p, stop: () => stop(child), kill: () => stop(child, 'SIGKILL') };
 }
 
 async function waitCompiled(url: string, child: ChildProcess) {
@@ -62,10 +69,10 @@ async function waitCompiled(url: string, child: ChildProcess) {
   throw new Error('server did not finish compiling the marker avatar');
 }
 
-function stop(child: ChildProcess): Promise<void> {
+function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { expect, test } from '@playwright/test';
 import { type ServerProcess, startServer } from '../support/server.js';
+import { expect, test } from '../support/test.js';
 
 const dist = new URL('../../packages/client-sdk/dist/', import.meta.url);
 let server: ServerProcess;

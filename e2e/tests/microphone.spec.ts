@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect, test } from '@playwright/test';
 import { chromiumArgs, executablePath } from '../support/chromium.js';
 import { openDemo } from '../support/demo.js';
 import { waitForLoop } from '../support/probe.js';
 import { type ServerProcess, startServer } from '../support/server.js';
+import { expect, test } from '../support/test.js';
 
 // A voice stand-in: 1.5 s of tone, 1.5 s of silence, looped by Chromium's fake capture device.
 const artifacts = fileURLToPath(new URL('../artifacts/', import.meta.url));

@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect, test } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { openDemo } from '../support/demo.js';
 import { probeFrames } from '../support/probe.js';
+import { type RecordingProxy, startProxy } from '../support/proxy.js';
 import { type ServerProcess, startServer } from '../support/server.js';
+import { expect, test } from '../support/test.js';
 
 let server: ServerProcess;
 test.beforeAll(async () => {
@@ -48,9 +50,7 @@ test('the demo plays idle frames in order at about 25 fps, 512×512', async ({ p
   await page.screenshot({ path: `${artifacts}demo.png` });
 });
 
-test('ready fires on the first frame, and a page that only uses the SDK gets no black start', async ({
-  page,
-}) => {
+test('the demo video starts with a frame, plays inline and muted', async ({ page }) => {
   await openDemo(page, server.url);
   const result = await page.evaluate(async () => {
     const video = document.querySelector('video')!;
@@ -59,4 +59,108 @@ test('ready fires on the first frame, and a page that only uses the SDK gets no 
   expect(result.readyState).toBeGreaterThanOrEqual(2);
   expect(result.playsInline && result.muted).toBe(true);
   await expect(page.locator('#overlay')).toBeHidden();
+});
+
+/** A page that only uses the SDK, logging frames shown, the resolve and the events in order. */
+const sdkPage = (prelude = '') => `<video style="width:256px;height:256px"></video>
+  <script type="module">
+    ${prelude}
+    const { createAvatar } = await import('/__sdk.mjs');
+    const video = document.querySelector('video');
+    const log = (window.log = []);
+    const onFrame = () => {
+      log.push('frame');
+      video.requestVideoFrameCallback(onFrame);
+    };
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
+    const avatar = await createAvatar({ url: '/whep/avatars/default', video });
+    window.avatar = avatar;
+    log.push('resolved:' + video.readyState);
+    avatar.on('ready', () => log.push('ready:' + video.readyState));
+    avatar.on('statechange', (s) => log.push('state:' + s));
+    avatar.on('error', (e) => log.push('error:' + e.reason));
+  </script>`;
+
+test.describe('with a plain page', () => {
+  let proxy: RecordingProxy;
+  test.beforeAll(async () => {
+    proxy = await startProxy(server.url);
+  });
+  test.afterAll(() => proxy.close());
+  const log = (page: Page) =>
+    page.evaluate(() => (window as unknown as { log: string[] }).log ?? []);
+
+  test('createAvatar resolves after the first frame is shown, then ready fires once', async ({
+    page,
+  }) => {
+    proxy.pages.set('ready.html', sdkPage());
+    await page.goto(`${proxy.url}/ready.html`);
+    await expect
+      .poll(async () => (await log(page)).some((e) => e.startsWith('ready:')), { timeout: 30_000 })
+      .toBe(true);
+    await page.waitForTimeout(500);
+    const events = await log(page);
+    const resolved = events.findIndex((e) => e.startsWith('resolved:'));
+    // A frame was on screen before createAvatar resolved: no black start.
+    expect(events.indexOf('frame')).toBeGreaterThanOrEqual(0);
+    expect(events.indexOf('frame')).toBeLessThan(resolved);
+    const ready = events.filter((e) => e.startsWith('ready:'));
+    expect(ready.length).toBe(1);
+    expect(events.indexOf(ready[0]!)).toBeGreaterThan(resolved);
+    expect(events.filter((e) => /^(state|error):/.test(e))).toEqual([]);
+  });
+
+  test('without requestVideoFrameCallback, or hidden, or paused, the avatar stays connected', async ({
+    page,
+  }) => {
+    // As in Firefox before 132 and Safari before 15.4: frames shown cannot be counted at all.
+    proxy.pages.set(
+      'norvfc.html',
+      sdkPage(
+        'delete HTMLVideoElement.prototype.requestVideoFrameCallback; delete HTMLVideoElement.prototype.cancelVideoFrameCallback;',
+      ),
+    );
+    proxy.seen.length = 0;
+    await page.goto(`${proxy.url}/norvfc.html`);
+    await expect
+      .poll(async () => (await log(page)).some((e) => e.startsWith('ready:')), { timeout: 30_000 })
+      .toBe(true);
+    const session = await page.evaluate(
+      () => (window as unknown as { avatar: { sessionUrl: string } }).avatar.sessionUrl,
+    );
+    // Hidden, then paused: no frames shown either way, yet media keeps arriving.
+    await page.evaluate(() => {
+      document.querySelector('video')!.style.display = 'none';
+    });
+    await page.waitForTimeout(6000);
+    await page.evaluate(() => document.querySelector('video')!.pause());
+    await page.waitForTimeout(6000);
+    expect(await log(page)).not.toContainEqual(expect.stringMatching(/^(state|error):/));
+    const posts = proxy.seen.filter((s) => s.method === 'POST' && s.path.startsWith('/whep/'));
+    expect(posts.length).toBe(1);
+    expect(
+      await page.evaluate(
+        () => (window as unknown as { avatar: { sessionUrl: string } }).avatar.sessionUrl,
+      ),
+    ).toBe(session);
+  });
+});
+
+test('a refused autoplay is reported, and the demo offers "Tap to play"', async ({ page }) => {
+  // As a browser that wants a gesture first: the SDK's play() is refused once.
+  await page.addInitScript(() => {
+    const play = HTMLMediaElement.prototype.play;
+    let refused = false;
+    HTMLMediaElement.prototype.play = function () {
+      if (refused) return play.call(this);
+      refused = true;
+      return Promise.reject(new DOMException('needs a gesture', 'NotAllowedError'));
+    };
+  });
+  await openDemo(page, server.url);
+  const tap = page.getByRole('button', { name: 'Tap to play' });
+  await expect(tap).toBeVisible();
+  await tap.click();
+  await expect(tap).toBeHidden();
+  await expect(page.locator('#stage')).toHaveAttribute('data-state', 'connected');
 });

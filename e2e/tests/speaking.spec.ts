@@ -1,7 +1,7 @@
-import { expect, test } from '@playwright/test';
 import { openDemo } from '../support/demo.js';
-import { probeSwitch } from '../support/probe.js';
+import { probeSwitch, waitForLoop } from '../support/probe.js';
 import { type ServerProcess, startServer } from '../support/server.js';
+import { expect, test } from '../support/test.js';
 
 let server: ServerProcess;
 test.beforeAll(async () => {
@@ -40,17 +40,58 @@ test('speaking on and off switch the loops; each switch is timed in the page', a
   expect(stats.switchLatency.p50).toBeLessThan(400);
 });
 
-test('the hold button and the Space key drive the avatar', async ({ page }) => {
+test('the hold button, the Space and Enter keys and the toggle drive the avatar', async ({
+  page,
+}) => {
   await openDemo(page, server.url);
-  const speaking = () =>
-    page.evaluate(() => (window as unknown as { avatar: { speaking: boolean } }).avatar.speaking);
-  await page.keyboard.down('Space');
-  await expect.poll(speaking).toBe(true);
+  // What the page shows (the probe reads each frame's marker), not just the wanted state.
+  const hold = page.locator('#hold');
+  await hold.hover();
+  await page.mouse.down();
+  await waitForLoop(page, 1);
   await expect(page.locator('#stage')).toHaveAttribute('data-speaking', 'true');
+  await expect(hold).toHaveAttribute('aria-pressed', 'true');
+  await page.mouse.up();
+  await waitForLoop(page, 0);
+  await expect(hold).toHaveAttribute('aria-pressed', 'false');
+
+  await page.keyboard.down('Space');
+  await waitForLoop(page, 1);
   await page.keyboard.up('Space');
-  await expect.poll(speaking).toBe(false);
+  await waitForLoop(page, 0);
+
+  await hold.focus();
+  await page.keyboard.down('Enter');
+  await waitForLoop(page, 1);
+  await page.keyboard.up('Enter');
+  await waitForLoop(page, 0);
+
   await page.locator('#toggle').check({ force: true });
-  await expect.poll(speaking).toBe(true);
+  await waitForLoop(page, 1);
+  // Holding and letting go while the toggle is on keeps the avatar speaking.
+  await hold.hover();
+  await page.mouse.down();
+  await page.mouse.up();
+  await page.waitForTimeout(300);
+  await waitForLoop(page, 1);
   await page.locator('#toggle').uncheck({ force: true });
-  await expect.poll(speaking).toBe(false);
+  await waitForLoop(page, 0);
+});
+
+test('Space on a focused picker is left to the picker', async ({ page }) => {
+  await openDemo(page, server.url);
+  await page.evaluate(() => {
+    const picker = document.getElementById('picker')!;
+    picker.hidden = false;
+    document.getElementById('avatars')!.focus();
+  });
+  await page.keyboard.down('Space');
+  await page.waitForTimeout(300);
+  await page.keyboard.up('Space');
+  await expect(page.locator('#hold')).toHaveAttribute('aria-pressed', 'false');
+  expect(
+    await page.evaluate(
+      () => (window as unknown as { avatar: { speaking: boolean } }).avatar.speaking,
+    ),
+  ).toBe(false);
 });

@@ -5,28 +5,69 @@ const POLL_MS = 20;
 /** Speech must last this long to switch on, so a click or a cough does not start speaking. */
 const ATTACK_MS = 60;
 
+/** One context for every attachment: an element can feed only one context, ever. */
+let ctx: AudioContext | undefined;
+/** Elements rerouted through `ctx` (no captureStream): their node, kept for a later attach. */
+const routed = new WeakMap<HTMLMediaElement, MediaElementAudioSourceNode>();
+
+/** Runs `fn` on the page's next user gesture (autoplay policies allow audio and video then). */
+export function onGesture(fn: () => void) {
+  for (const type of ['pointerdown', 'keydown']) {
+    addEventListener(type, fn, { once: true, capture: true });
+  }
+}
+
 /**
  * Calls `set(true/false)` as the audio level crosses `threshold`, with hysteresis: on after
- * ATTACK_MS above it, off after `hangoverMs` below 60 % of it. Returns a function that detaches.
+ * ATTACK_MS above it, off after `hangoverMs` below 60 % of it. Returns an idempotent detach.
+ *
+ * An element is measured through `captureStream()`, which leaves its playback alone. Without it
+ * (Firefox, Safari) the element is rerouted through Web Audio and on to the speakers, and stays so
+ * after detaching; a cross-origin element without CORS then measures as silence.
  */
 export function followAudio(
   source: HTMLMediaElement | MediaStream,
   set: (speaking: boolean) => void,
   { threshold = 0.02, hangoverMs = 350 }: AttachAudioOptions = {},
 ): () => void {
-  const ctx = new AudioContext();
-  const analyser = ctx.createAnalyser();
+  ctx ??= new AudioContext();
+  const audio = ctx;
+  const analyser = audio.createAnalyser();
   analyser.fftSize = 1024;
-  if (source instanceof MediaStream) {
-    // A stream (a microphone) is only measured: playing it back would echo.
-    ctx.createMediaStreamSource(source).connect(analyser);
-  } else {
-    // An element's audio is rerouted through the graph, so it must go on to the speakers.
-    const node = ctx.createMediaElementSource(source);
+  const unplug: (() => void)[] = [];
+  const listen = (track: MediaStreamTrack) => {
+    if (track.kind !== 'audio') return;
+    const node = audio.createMediaStreamSource(new MediaStream([track]));
     node.connect(analyser);
-    node.connect(ctx.destination);
+    unplug.push(() => node.disconnect());
+  };
+  let stream = source instanceof MediaStream ? source : undefined;
+  if (!stream) {
+    const el = source as HTMLMediaElement & { captureStream?(): MediaStream };
+    if (el.captureStream) {
+      // Throws for cross-origin media without CORS: then it is not measured, but never silenced.
+      try {
+        stream = el.captureStream();
+      } catch {}
+    } else {
+      const node = routed.get(el) ?? audio.createMediaElementSource(el);
+      if (!routed.has(el)) {
+        node.connect(audio.destination);
+        routed.set(el, node);
+      }
+      node.connect(analyser);
+      unplug.push(() => node.disconnect(analyser));
+    }
   }
-  void ctx.resume();
+  // A captured element gains its tracks when it loads (and new ones with each new `src`).
+  const added = (e: MediaStreamTrackEvent) => listen(e.track);
+  stream?.getTracks().forEach(listen);
+  stream?.addEventListener('addtrack', added);
+  // Suspended by an autoplay policy: rerouted audio would be silent until a gesture resumes it.
+  const resume = () => void audio.resume();
+  resume();
+  if (audio.state !== 'running') onGesture(resume);
+
   const samples = new Float32Array(analyser.fftSize);
   let on = false;
   let since = 0;
@@ -45,9 +86,14 @@ export function followAudio(
       set(on);
     }
   }, POLL_MS);
+  let attached = true;
   return () => {
+    if (!attached) return;
+    attached = false;
     clearInterval(timer);
-    void ctx.close();
+    stream?.removeEventListener('addtrack', added);
+    // The element stays connected to the speakers; only the measurement goes.
+    for (const f of unplug) f();
     if (on) set(false);
   };
 }

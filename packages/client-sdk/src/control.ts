@@ -15,11 +15,14 @@ export function createControl(dc: RTCDataChannel, sessionUrl: string, token: str
   let nextId = 1;
   const pending = new Map<number, (reply: SpeakingReply | Error) => void>();
   dc.addEventListener('message', (e) => {
-    const m = JSON.parse(e.data as string);
-    const settle = pending.get(m.id);
+    let m: { id?: number; type?: string; detail?: string } | undefined;
+    try {
+      m = JSON.parse(e.data as string);
+    } catch {}
+    const settle = m && typeof m === 'object' && pending.get(m.id!);
     if (!settle) return;
-    pending.delete(m.id);
-    settle(m.type === 'error' ? new AvatarError('bad-request', m.detail) : m);
+    pending.delete(m!.id!);
+    settle(m!.type === 'error' ? new AvatarError('bad-request', m!.detail!) : (m as SpeakingReply));
   });
 
   function overChannel(speaking: boolean): Promise<SpeakingReply> {
@@ -38,12 +41,16 @@ export function createControl(dc: RTCDataChannel, sessionUrl: string, token: str
   }
 
   async function overHttp(speaking: boolean): Promise<SpeakingReply> {
-    const res = await fetch(`${sessionUrl}/speaking`, {
+    // new URL keeps a query string (e.g. a signed session URL) where concatenation would not.
+    const target = new URL(sessionUrl);
+    target.pathname = target.pathname.replace(/\/?$/, '/speaking');
+    const res = await fetch(target, {
       method: 'POST',
       headers: headers(token, 'application/json'),
       body: JSON.stringify({ speaking }),
+      signal: AbortSignal.timeout(REPLY_MS),
     }).catch((err: Error) => {
-      throw new AvatarError('network', err.message);
+      throw new AvatarError(err.name === 'TimeoutError' ? 'timeout' : 'network', err.message);
     });
     if (!res.ok) throw await responseError(res);
     return res.json();
@@ -54,7 +61,7 @@ export function createControl(dc: RTCDataChannel, sessionUrl: string, token: str
       dc.readyState === 'open' ? overChannel(speaking) : overHttp(speaking),
     /** Fails what is still waiting (the connection is gone). */
     fail() {
-      for (const settle of pending.values()) settle(new AvatarError('closed', 'connection lost'));
+      for (const settle of pending.values()) settle(new AvatarError('network', 'connection lost'));
       pending.clear();
     },
   };

@@ -1,19 +1,21 @@
-import { followAudio } from './audio.js';
+import { followAudio, onGesture } from './audio.js';
 import { createControl } from './control.js';
 import { createEmitter } from './emitter.js';
-import { AvatarError } from './errors.js';
-import { watchFrames } from './frames.js';
-import { openPeer, type Peer } from './peer.js';
+import { AvatarError, type AvatarErrorReason } from './errors.js';
+import { loaded, watchFrames } from './frames.js';
+import { dropPeer, openPeer, type Peer } from './peer.js';
 import { latencySummary, peerStats } from './stats.js';
 import type { Avatar, AvatarEvents, AvatarOptions, AvatarState, SpeakingResult } from './types.js';
-import { deleteSession, sleep } from './whep.js';
+import { sleep } from './whep.js';
 
-/** No frame for this long while connected means the connection is gone (e.g. server restart). */
+/** No media received for this long while connected means the connection is gone. */
 const STALL_MS = 4000;
 /** A `disconnected` ICE state may recover by itself; after this long it counts as lost. */
 const DISCONNECTED_MS = 2000;
 const FIRST_FRAME_MS = 15_000;
 const MAX_LATENCIES = 500;
+/** Reconnect failures that another try cannot fix: the avatar closes with the error. */
+const FINAL: AvatarErrorReason[] = ['unauthorized', 'not-found', 'not-acceptable', 'bad-request'];
 
 type Waiter = [resolve: (r: SpeakingResult) => void, reject: (e: unknown) => void];
 
@@ -22,12 +24,18 @@ type Waiter = [resolve: (r: SpeakingResult) => void, reject: (e: unknown) => voi
  * never shows a black box. The avatar reconnects by itself and keeps its speaking state.
  */
 export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
-  const { url, token, signal } = options;
+  const { url, token } = options;
+  const created = !(options.video instanceof HTMLVideoElement);
   const video = videoIn(options.video);
   const events = createEmitter<AvatarEvents>();
   const frames = watchFrames(video);
   const latencies: number[] = [];
   const started = performance.now();
+  // Aborted by close() (and so by the caller's signal): cancels every wait of every attempt.
+  const abort = new AbortController();
+  const signal = abort.signal;
+  const detachers = new Set<() => void>();
+  let linked: RTCIceServer[] = [];
   let state: AvatarState = 'connecting';
   let speaking = false;
   let confirmed = false;
@@ -36,6 +44,10 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
   let ttff: number | undefined;
   let closing: Promise<void> | undefined;
   let waiting: Waiter[] = [];
+  let failAttempt: ((e: AvatarError) => void) | undefined;
+  let blocked = false;
+  let bytes = 0;
+  let progressAt = 0;
 
   const setState = (next: AvatarState) => {
     const previous = state;
@@ -45,14 +57,16 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
 
   /** One WHEP session, up to its first frame; re-applies the speaking state on the way. */
   async function connect(): Promise<SpeakingResult> {
-    const p = await openPeer(url, token, options.iceServers ?? [], signal);
+    const p = await openPeer(url, token, [...(options.iceServers ?? []), ...linked], signal);
+    linked = p.linked;
     if (closing) {
-      p.pc.close();
+      void dropPeer(p, token);
       throw new AvatarError('closed', 'closed');
     }
     peer = p;
     control = createControl(p.dc, p.sessionUrl, token);
-    confirmed = false;
+    confirmed = blocked = false;
+    bytes = 0;
     p.pc.addEventListener('connectionstatechange', () => {
       const s = p.pc.connectionState;
       if (s === 'failed') lost(p);
@@ -62,16 +76,42 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     });
     p.dc.addEventListener('close', () => lost(p));
     video.srcObject = new MediaStream(p.pc.getReceivers().map((r) => r.track));
-    video.play().catch(() => {});
-    // Before the first frame the server starts the session in the asked-for loop directly.
-    const result = speaking ? await apply() : { speaking, latencyMs: 0 };
-    await Promise.race([
-      frames.nextFrame(),
-      sleep(FIRST_FRAME_MS, signal).then(() => {
-        throw new AvatarError('timeout', 'no video frame arrived');
-      }),
-    ]);
-    return result;
+    const shown = new Promise<void>((resolve) => {
+      void frames.nextFrame().then(resolve);
+      video.play().catch((err: Error) => {
+        if (err.name !== 'NotAllowedError') return;
+        // Paused until a gesture: no frame is shown, but the session works. Reported once connected.
+        blocked = true;
+        onGesture(() => void video.play().catch(() => {}));
+        void loaded(video).then(resolve);
+      });
+    });
+    try {
+      // Before the first frame the server starts the session in the asked-for loop directly.
+      return await Promise.race([
+        Promise.all([speaking ? apply() : { speaking, latencyMs: 0 }, shown]).then(([r]) => r),
+        new Promise<never>((_, reject) => (failAttempt = reject)),
+        sleep(FIRST_FRAME_MS, signal).then(() => {
+          throw new AvatarError('timeout', 'no video frame arrived');
+        }),
+      ]);
+    } catch (err) {
+      void dropPeer(p, token);
+      throw err;
+    }
+  }
+
+  /** Connected (again): `ready`, and a blocked autoplay reported. */
+  function connected() {
+    progressAt = performance.now();
+    setState('connected');
+    // Later, so that a listener added right after `await createAvatar(...)` hears it.
+    setTimeout(() => {
+      if (closing) return;
+      events.emit('ready');
+      if (blocked)
+        events.emit('error', new AvatarError('autoplay', 'playback needs a user gesture'));
+    });
   }
 
   /** Sends the wanted state; measures the switch when the server confirms a change. */
@@ -95,45 +135,80 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
   }
 
   function lost(p: Peer) {
-    if (p !== peer || closing || state === 'reconnecting') return;
+    if (p !== peer || closing) return;
+    // Not connected yet: the attempt in progress fails (and is retried, or createAvatar rejects).
+    if (state !== 'connected') return failAttempt?.(new AvatarError('network', 'connection lost'));
     setState('reconnecting');
     control?.fail();
-    p.pc.close();
-    void deleteSession(p.sessionUrl, token);
+    void dropPeer(p, token);
     void reconnect();
   }
 
   async function reconnect() {
-    for (let attempt = 0; !closing; attempt++) {
-      // Exponential backoff with jitter, so many viewers of a restarted server do not arrive at once.
-      await sleep(Math.min(8000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2));
-      if (closing) return;
+    for (let attempt = 0; ; attempt++) {
       let result: SpeakingResult;
       try {
+        // Exponential backoff with jitter, so the viewers of a restarted server spread out.
+        await sleep(Math.min(8000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2), signal);
         result = await connect();
       } catch (err) {
-        peer?.pc.close();
-        events.emit('error', asAvatarError(err));
+        if (closing) return;
+        const error = asAvatarError(err);
+        // Closed first, so that a listener sees the final state with the error.
+        if (FINAL.includes(error.reason)) void end(error);
+        events.emit('error', error);
+        if (closing) return;
         continue;
       }
-      setState('connected');
-      setTimeout(() => events.emit('ready'));
-      // A wish made during the attempt was not in `result`: apply the latest one.
-      if (speaking !== result.speaking) result = await apply().catch(() => result);
-      for (const [resolve] of waiting) resolve(result);
+      connected();
+      // Wishes made during the attempt were not in `result`: the waiting calls get the latest.
+      const settling = waiting;
       waiting = [];
+      try {
+        while (result.speaking !== speaking && peer && state === 'connected')
+          result = await apply();
+        for (const [resolve] of settling) resolve(result);
+      } catch (err) {
+        for (const [, reject] of settling) reject(err);
+      }
       return;
     }
   }
 
-  const watchdog = setInterval(() => {
-    const stalled = performance.now() - frames.lastFrameAt > STALL_MS;
-    if (state === 'connected' && stalled && document.visibilityState === 'visible' && peer) {
-      lost(peer);
-    }
+  // Liveness from the receiver's counters: frames shown stop for a paused, hidden or off-screen
+  // video (and cannot be counted without requestVideoFrameCallback), received bytes do not.
+  const watchdog = setInterval(async () => {
+    const p = peer;
+    if (state !== 'connected' || !p) return;
+    let now = 0;
+    (await p.pc.getStats().catch(() => undefined))?.forEach((s) => {
+      if (s.type === 'inbound-rtp') now += s.bytesReceived ?? 0;
+    });
+    if (now > bytes) {
+      bytes = now;
+      progressAt = performance.now();
+    } else if (performance.now() - progressAt > STALL_MS && state === 'connected') lost(p);
   }, 1000);
-  const onHide = () => peer && void deleteSession(peer.sessionUrl, token);
+  const onHide = () => peer && void dropPeer(peer, token);
   addEventListener('pagehide', onHide);
+
+  /** Closes for good: `error` (a final reconnect failure) is what waiting calls reject with. */
+  function end(error = new AvatarError('closed', 'the avatar was closed')) {
+    closing ??= (async () => {
+      abort.abort();
+      clearInterval(watchdog);
+      removeEventListener('pagehide', onHide);
+      frames.stop();
+      for (const detach of detachers) detach();
+      control?.fail();
+      for (const [, reject] of waiting) reject(error);
+      waiting = [];
+      setState('closed');
+      if (created) video.remove();
+      if (peer) await dropPeer(peer, token);
+    })();
+    return closing;
+  }
 
   const avatar: Avatar = {
     video,
@@ -155,42 +230,35 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     },
     on: events.on,
     off: events.off,
-    attachAudio: (source, opts) =>
-      followAudio(source, (on) => void avatar.setSpeaking(on).catch(() => {}), opts),
+    attachAudio(source, opts) {
+      const set = opts?.onSpeaking ?? ((on) => void avatar.setSpeaking(on).catch(() => {}));
+      const detach = followAudio(source, set, opts);
+      const once = () => {
+        detachers.delete(once);
+        detach();
+      };
+      detachers.add(once);
+      return once;
+    },
     getStats: () =>
       peerStats(peer?.pc, {
         state,
         timeToFirstFrameMs: ttff,
         switchLatency: latencySummary(latencies),
       }),
-    close() {
-      closing ??= (async () => {
-        clearInterval(watchdog);
-        removeEventListener('pagehide', onHide);
-        frames.stop();
-        control?.fail();
-        for (const [, reject] of waiting)
-          reject(new AvatarError('closed', 'the avatar was closed'));
-        waiting = [];
-        setState('closed');
-        peer?.pc.close();
-        if (peer) await deleteSession(peer.sessionUrl, token);
-      })();
-      return closing;
-    },
+    close: () => end(),
   };
 
-  signal?.addEventListener('abort', () => void avatar.close(), { once: true });
+  options.signal?.addEventListener('abort', () => void avatar.close(), { once: true });
   try {
+    if (options.signal?.aborted) throw new AvatarError('aborted', 'aborted');
     await connect();
   } catch (err) {
     await avatar.close();
     throw asAvatarError(err);
   }
   ttff = performance.now() - started;
-  setState('connected');
-  // Later, so that a listener added right after `await createAvatar(...)` hears it.
-  setTimeout(() => events.emit('ready'));
+  connected();
   return avatar;
 }
 

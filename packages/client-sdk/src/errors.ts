@@ -9,7 +9,9 @@ export type AvatarErrorReason =
   | 'network'
   | 'timeout'
   | 'aborted'
-  | 'closed';
+  | 'closed'
+  /** The browser blocked playback until a user gesture: show a "tap to play" control. */
+  | 'autoplay';
 
 /** Problem details as the server sends them (RFC 9457). */
 export type Problem = { type?: string; title?: string; status?: number; detail?: string };

@@ -6,8 +6,8 @@ const SAME_FRAME_MS = 20;
 const RING = 8;
 
 /**
- * Watches presented frames with requestVideoFrameCallback: the first frame (no black start),
- * the frame rate, stalls, and which frame carried a switch.
+ * Watches presented frames with requestVideoFrameCallback: the first frame (no black start) and
+ * which frame carried a switch. Not liveness: a paused, hidden or off-screen video shows none.
  *
  * The switch frame is found without reading pixels: the server sends it at once and confirms right
  * after its packets, and the next frame leaves only at the next tick. So it is the last frame whose
@@ -16,16 +16,12 @@ const RING = 8;
 export function watchFrames(video: HTMLVideoElement) {
   const ring: Shown[] = [];
   const waiters = new Set<(frame: Shown) => void>();
-  let presented = 0;
-  let lastAt = 0;
   let stopped = false;
   let handle = 0;
 
   const onFrame = (now: number, meta: VideoFrameCallbackMetadata) => {
     if (stopped) return;
     const frame = { recv: meta.receiveTime, shown: meta.expectedDisplayTime ?? now };
-    presented = meta.presentedFrames;
-    lastAt = performance.now();
     ring.push(frame);
     if (ring.length > RING) ring.shift();
     for (const w of waiters) w(frame);
@@ -35,22 +31,9 @@ export function watchFrames(video: HTMLVideoElement) {
   if (supported) handle = video.requestVideoFrameCallback(onFrame);
 
   return {
-    /** performance.now() of the last presented frame (0 before the first). */
-    get lastFrameAt() {
-      return lastAt;
-    },
-    get presentedFrames() {
-      return presented;
-    },
     /** Resolves on the next presented frame (or `loadeddata` without rVFC). */
     nextFrame(): Promise<void> {
-      if (!supported) {
-        return new Promise((r) =>
-          video.readyState >= 2
-            ? r()
-            : video.addEventListener('loadeddata', () => r(), { once: true }),
-        );
-      }
+      if (!supported) return loaded(video);
       return new Promise((r) => {
         const w = () => {
           waiters.delete(w);
@@ -89,3 +72,10 @@ export function watchFrames(video: HTMLVideoElement) {
 }
 
 export type FrameWatcher = ReturnType<typeof watchFrames>;
+
+/** Resolves once the video has a frame to show (`loadeddata`), played or not. */
+export function loaded(video: HTMLVideoElement): Promise<void> {
+  return new Promise((r) =>
+    video.readyState >= 2 ? r() : video.addEventListener('loadeddata', () => r(), { once: true }),
+  );
+}

@@ -1,7 +1,16 @@
-import { postOffer } from './whep.js';
+import { AvatarError } from './errors.js';
+import { deleteSession, postOffer, type WhepAnswer } from './whep.js';
 
-/** A connected WHEP session: the peer, its control channel and the session URL. */
-export type Peer = { pc: RTCPeerConnection; dc: RTCDataChannel; sessionUrl: string };
+/** A connected WHEP session: the peer, its control channel, the session URL and its ICE servers. */
+export type Peer = {
+  pc: RTCPeerConnection;
+  dc: RTCDataChannel;
+  sessionUrl: string;
+  /** The server's `Link` ICE servers, usable by the next connection's configuration. */
+  linked: RTCIceServer[];
+  /** Set once the peer is closed and its session deleted (see dropPeer). */
+  gone?: Promise<void>;
+};
 
 /** How long to wait for ICE gathering before sending the candidates found so far. */
 const GATHER_MS = 1500;
@@ -15,6 +24,7 @@ const HOST_SETTLE_MS = 25;
 /**
  * Opens one WHEP session, non-trickle: gather candidates, POST one complete offer, apply the answer.
  * Gathering takes milliseconds without STUN/TURN, and one request is simpler than PATCHes.
+ * A session created but not handed over (abort, bad answer) is deleted.
  */
 export async function openPeer(
   url: string,
@@ -23,26 +33,39 @@ export async function openPeer(
   signal?: AbortSignal,
 ): Promise<Peer> {
   const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+  let answer: WhepAnswer | undefined;
   try {
     pc.addTransceiver('video', { direction: 'recvonly' });
     // Created before the offer so the SDP has an m=application section; the server answers on it.
     const dc = pc.createDataChannel('control');
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc, iceServers.length === 0);
-    const answer = await postOffer(url, pc.localDescription!.sdp, token, signal);
+    answer = await postOffer(url, pc.localDescription!.sdp, token, signal);
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-    // Applied for ICE restarts and relays (WHEP §4.6); the first check already uses the answer.
-    if (answer.iceServers.length > 0) {
-      pc.setConfiguration({
-        ...pc.getConfiguration(),
-        iceServers: [...iceServers, ...answer.iceServers],
-      });
-    }
-    return { pc, dc, sessionUrl: answer.sessionUrl };
+    if (signal?.aborted) throw new AvatarError('aborted', 'aborted');
+    // The offer was gathered before the server's `Link`s were known, so they cannot help this
+    // connection's first checks; they serve ICE restarts here and the next connection's offer.
+    // A TURN link without credentials is unusable (and would make the configuration throw).
+    const linked = answer.iceServers.filter(
+      (s) => !/^turns?:/.test(String(s.urls)) || s.credential !== undefined,
+    );
+    try {
+      if (linked.length)
+        pc.setConfiguration({ ...pc.getConfiguration(), iceServers: [...iceServers, ...linked] });
+    } catch {}
+    return { pc, dc, sessionUrl: answer.sessionUrl, linked };
   } catch (err) {
     pc.close();
+    if (answer) void deleteSession(answer.sessionUrl, token);
     throw err;
   }
+}
+
+/** Closes a peer and deletes its session, once; resolves when the DELETE is answered. */
+export function dropPeer(p: Peer, token: string | undefined): Promise<void> {
+  p.pc.close();
+  p.gone ??= deleteSession(p.sessionUrl, token);
+  return p.gone;
 }
 
 function gathered(pc: RTCPeerConnection, hostOnly: boolean): Promise<void> {

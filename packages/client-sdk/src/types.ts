@@ -9,9 +9,12 @@ export type AvatarOptions = {
   video: HTMLVideoElement | HTMLElement;
   /** Sent as `Authorization: Bearer <token>` on every request. */
   token?: string;
-  /** ICE servers; the server's `Link: rel="ice-server"` headers are added to these. */
+  /**
+   * ICE servers (pass TURN here). The server's `Link: rel="ice-server"` headers are added to these
+   * from the next connection on (a reconnect): the first offer is made before they are known.
+   */
   iceServers?: RTCIceServer[];
-  /** Aborts the connection attempt (and closes the avatar). */
+  /** Aborts the connection attempt, or closes the avatar later. */
   signal?: AbortSignal;
 };
 
@@ -24,7 +27,10 @@ export type SpeakingResult = {
 
 /**
  * Typed listeners, one per event name. `ready` fires once the first frame of a connection is on
- * screen: just after createAvatar resolves, and again after each reconnect.
+ * screen: just after createAvatar resolves, and again after each reconnect. `error` reports a
+ * failed reconnect attempt, a final one (then the state is `closed`: not-found, unauthorized…),
+ * and `autoplay`: the browser wants a user gesture before it plays (the SDK retries on the next
+ * one; a page can also call `avatar.video.play()` from a "tap to play" control).
  */
 export type AvatarEvents = {
   statechange: (state: AvatarState, previous: AvatarState) => void;
@@ -39,6 +45,8 @@ export type AttachAudioOptions = {
   threshold?: number;
   /** Silence needed before speaking turns off, so pauses between words do not flap. Default 350. */
   hangoverMs?: number;
+  /** Called with the speaking state instead of `setSpeaking`, to combine it with other inputs. */
+  onSpeaking?: (speaking: boolean) => void;
 };
 
 /** Switch latency figures in milliseconds (setSpeaking call → first frame of the new loop shown). */
@@ -72,7 +80,10 @@ export interface Avatar {
   setSpeaking(speaking: boolean): Promise<SpeakingResult>;
   on<E extends keyof AvatarEvents>(event: E, listener: AvatarEvents[E]): void;
   off<E extends keyof AvatarEvents>(event: E, listener: AvatarEvents[E]): void;
-  /** Lets the audio level of an element or stream drive `setSpeaking`; returns a detach function. */
+  /**
+   * Lets the audio level of an element or stream drive `setSpeaking`; returns a detach function
+   * (close() detaches too).
+   */
   attachAudio(source: HTMLMediaElement | MediaStream, options?: AttachAudioOptions): () => void;
   getStats(): Promise<AvatarStats>;
   /** Ends the session (DELETE). Safe to call more than once. */

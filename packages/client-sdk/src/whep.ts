@@ -13,12 +13,14 @@ export function headers(token: string | undefined, type?: string): Record<string
   return h;
 }
 
+const aborted = () => new AvatarError('aborted', 'aborted');
+
 /** Rejects with AvatarError('aborted') once `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const abort = () => {
       clearTimeout(timer);
-      reject(new AvatarError('aborted', 'aborted'));
+      reject(aborted());
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', abort);
@@ -36,8 +38,18 @@ export async function responseError(res: Response): Promise<AvatarError> {
 }
 
 /**
- * POSTs an SDP offer (draft-ietf-wish-whep §4.2). On 429/503 waits for `Retry-After` (default 2 s)
- * and tries again, so a page opened while the avatar compiles simply starts a little later.
+ * `Retry-After` (seconds or an HTTP date) in ms, 2 s when absent or unreadable, never under 1 s,
+ * plus up to 1 s of jitter so that the viewers of a busy server do not come back together.
+ */
+export function retryAfterMs(value: string | null, now = Date.now()): number {
+  const ms = value ? (/^\s*\d/.test(value) ? Number(value) * 1000 : Date.parse(value) - now) : 2000;
+  return Math.max(1000, Number.isNaN(ms) ? 2000 : ms) + Math.random() * 1000;
+}
+
+/**
+ * POSTs an SDP offer (draft-ietf-wish-whep §4.2). On 429/503 waits for `Retry-After` and tries
+ * again, so a page opened while the avatar compiles simply starts a little later. An abort does
+ * not cancel a POST already sent: its session, if it is created, is deleted when it arrives.
  */
 export async function postOffer(
   url: string,
@@ -47,33 +59,51 @@ export async function postOffer(
 ): Promise<WhepAnswer> {
   const started = Date.now();
   for (;;) {
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: headers(token, 'application/sdp'),
-        body: sdp,
-        signal,
-      });
-    } catch (err) {
-      if (signal?.aborted) throw new AvatarError('aborted', 'aborted');
-      throw new AvatarError('network', `cannot reach ${url}: ${(err as Error).message}`);
-    }
+    if (signal?.aborted) throw aborted();
+    const sent = fetch(url, {
+      method: 'POST',
+      headers: headers(token, 'application/sdp'),
+      body: sdp,
+    });
+    const res = await new Promise<Response>((resolve, reject) => {
+      const abort = () => {
+        reject(aborted());
+        void sent
+          .then((r) => (r.status === 201 ? deleteSession(sessionOf(r, url), token) : undefined))
+          .catch(noop);
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      sent
+        .then(resolve, (err: Error) =>
+          reject(new AvatarError('network', `cannot reach ${url}: ${err.message}`)),
+        )
+        .finally(() => signal?.removeEventListener('abort', abort));
+    });
     if (res.status === 201) {
-      const location = res.headers.get('Location');
-      if (!location) throw new AvatarError('server', 'WHEP answer without a Location header', 201);
+      const sessionUrl = sessionOf(res, url);
       return {
         sdp: await res.text(),
-        // Location may be relative: it is resolved against the endpoint, not the page.
-        sessionUrl: new URL(location, new URL(url, pageUrl())).href,
+        sessionUrl,
         iceServers: parseIceLinks(res.headers.get('Link')),
       };
     }
     const error = await responseError(res);
-    const wait = Number(res.headers.get('Retry-After') ?? 2) * 1000;
+    const wait = retryAfterMs(res.headers.get('Retry-After'));
     if (error.reason !== 'unavailable' || Date.now() + wait - started > MAX_WAIT_MS) throw error;
     await sleep(wait, signal);
   }
+}
+
+const noop = () => {};
+
+/**
+ * The session URL: `Location` resolved against the URL that answered (fetch follows redirects),
+ * not the page. Throws without a Location.
+ */
+function sessionOf(res: Response, url: string): string {
+  const location = res.headers.get('Location');
+  if (!location) throw new AvatarError('server', 'WHEP answer without a Location header', 201);
+  return new URL(location, res.url || new URL(url, pageUrl())).href;
 }
 
 /** The page's URL, so a relative endpoint works; a fixed base outside a page (tests). */
@@ -101,7 +131,7 @@ export function parseIceLinks(header: string | null): RTCIceServer[] {
 /** Ends a session; `keepalive` lets the request outlive a closing page. Errors are ignored. */
 export function deleteSession(url: string, token: string | undefined): Promise<void> {
   return fetch(url, { method: 'DELETE', headers: headers(token), keepalive: true }).then(
-    () => undefined,
-    () => undefined,
+    noop,
+    noop,
   );
 }

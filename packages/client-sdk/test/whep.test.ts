@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AvatarError } from '../src/errors.js';
 import { latencySummary, percentile } from '../src/stats.js';
-import { parseIceLinks } from '../src/whep.js';
+import { parseIceLinks, retryAfterMs } from '../src/whep.js';
 
 describe('parseIceLinks', () => {
   it('reads ice-server links with credentials and skips other relations', () => {
@@ -49,5 +49,22 @@ describe('latency figures', () => {
     expect(percentile(values, 95)).toBe(95);
     expect(percentile([], 50)).toBeUndefined();
     expect(latencySummary([30, 10, 20])).toEqual({ last: 20, p50: 20, p95: 30, count: 3 });
+  });
+});
+
+describe('retryAfterMs', () => {
+  const now = Date.parse('2025-01-01T00:00:00Z');
+  const within = (ms: number, low: number) => ms >= low && ms <= low + 1000;
+  it('reads seconds and HTTP dates, plus up to 1 s of jitter', () => {
+    expect(within(retryAfterMs('5', now), 5000)).toBe(true);
+    expect(within(retryAfterMs('Wed, 01 Jan 2025 00:00:07 GMT', now), 7000)).toBe(true);
+  });
+
+  it('never waits under a second, and 2 s for a missing or unreadable value', () => {
+    for (const value of ['0', '-3', 'Tue, 31 Dec 2024 23:00:00 GMT']) {
+      expect(within(retryAfterMs(value, now), 1000)).toBe(true);
+    }
+    for (const value of [null, '', 'soon'])
+      expect(within(retryAfterMs(value, now), 2000)).toBe(true);
   });
 });

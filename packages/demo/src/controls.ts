@@ -1,24 +1,26 @@
 import type { Avatar } from '@avatar-server/client-sdk';
 
+/** Where Space and Enter keep their own meaning (typing, choosing, pressing another button). */
+const OWN_KEYS = 'input, select, textarea, button:not(#hold), [contenteditable]';
+
 /**
- * Wires the controls to an avatar: hold-to-speak (pointer and Space), the toggle, and the
- * microphone mode (attachAudio drives the avatar directly). Returns a function that unwires.
+ * Wires the controls to an avatar: hold-to-speak (pointer, Space anywhere, Enter on the button, a
+ * screen reader's click toggles it), the toggle, and the microphone mode. The avatar speaks while
+ * any of them asks. Returns a function that unwires.
  */
 export function wireControls(avatar: Avatar): () => void {
   const hold = document.getElementById('hold') as HTMLButtonElement;
   const toggle = document.getElementById('toggle') as HTMLInputElement;
   const mic = document.getElementById('mic') as HTMLButtonElement;
-  const wants = { hold: false, toggle: toggle.checked };
-  let sent = avatar.speaking;
+  const wants = { hold: false, toggle: toggle.checked, mic: false };
   let detachMic: (() => void) | undefined;
   let stream: MediaStream | undefined;
+  let keyAt = 0;
 
   const update = () => {
     hold.setAttribute('aria-pressed', String(wants.hold));
-    const on = wants.hold || wants.toggle;
-    if (on === sent) return;
-    sent = on;
-    avatar.setSpeaking(on).catch(() => {});
+    const on = wants.hold || wants.toggle || wants.mic;
+    if (on !== avatar.speaking) avatar.setSpeaking(on).catch(() => {});
   };
   const press = (on: boolean) => {
     if (wants.hold === on) return;
@@ -32,16 +34,35 @@ export function wireControls(avatar: Avatar): () => void {
   for (const type of ['pointerup', 'pointerleave', 'pointercancel']) {
     hold.addEventListener(type, () => press(false), opts);
   }
-  addEventListener(
-    'keydown',
+  // A click without a pointer press (detail 0) and not from a key: a screen reader activated it.
+  hold.addEventListener(
+    'click',
     (e) => {
-      if (e.code !== 'Space' || e.repeat || e.target instanceof HTMLInputElement) return;
-      e.preventDefault();
-      press(true);
+      if (e.detail === 0 && performance.now() - keyAt > 500) press(!wants.hold);
     },
     opts,
   );
-  addEventListener('keyup', (e) => e.code === 'Space' && press(false), opts);
+  const isKey = (e: KeyboardEvent) =>
+    e.code === 'Space' || ((e.key === 'Enter' || e.code === 'Enter') && e.target === hold);
+  addEventListener(
+    'keydown',
+    (e) => {
+      if (!isKey(e) || (e.target instanceof Element && e.target.closest(OWN_KEYS))) return;
+      e.preventDefault();
+      keyAt = performance.now();
+      if (!e.repeat) press(true);
+    },
+    opts,
+  );
+  addEventListener(
+    'keyup',
+    (e) => {
+      if (!isKey(e)) return;
+      keyAt = performance.now();
+      press(false);
+    },
+    opts,
+  );
   addEventListener('blur', () => press(false), opts);
   toggle.addEventListener(
     'change',
@@ -68,17 +89,25 @@ export function wireControls(avatar: Avatar): () => void {
         mic.textContent = 'Microphone blocked';
         return;
       }
-      // The SDK turns the voice level into setSpeaking calls, with hysteresis.
-      detachMic = avatar.attachAudio(stream);
+      // The SDK turns the voice level into on/off, with hysteresis; combined with the others here.
+      detachMic = avatar.attachAudio(stream, {
+        onSpeaking: (on) => {
+          wants.mic = on;
+          update();
+        },
+      });
       mic.setAttribute('aria-pressed', 'true');
       mic.textContent = 'Listening…';
     },
     opts,
   );
   for (const el of [hold, toggle, mic]) el.disabled = false;
+  // A new avatar starts idle: the toggle may already be on.
+  update();
   return () => {
     controller.abort();
     stopMic();
+    wants.mic = false;
     for (const el of [hold, toggle, mic]) el.disabled = true;
   };
 }

@@ -1,4 +1,4 @@
-import { type Avatar, createAvatar } from '@avatar-server/client-sdk';
+import { type Avatar, type AvatarError, createAvatar } from '@avatar-server/client-sdk';
 import './style.css';
 import { avatarList } from './avatarList.js';
 import { wireControls } from './controls.js';
@@ -9,6 +9,7 @@ const stage = document.getElementById('stage')!;
 const video = document.getElementById('avatar') as HTMLVideoElement;
 const badge = document.getElementById('badge')!;
 const overlayText = document.getElementById('overlay-text')!;
+const tap = document.getElementById('tap') as HTMLButtonElement;
 const select = document.getElementById('avatars') as HTMLSelectElement;
 
 const BADGE = {
@@ -19,39 +20,78 @@ const BADGE = {
 };
 let stop: (() => void) | undefined;
 let current: Avatar | undefined;
+/** The connection attempt in progress: a newer choice aborts it, so only one avatar plays. */
+let attempt: AbortController | undefined;
+
+const failed = (message: string) => {
+  stage.dataset.state = 'failed';
+  overlayText.textContent = message;
+  badge.textContent = 'Offline';
+};
+
+// The browser refused to play without a gesture (the SDK says so with an `autoplay` error).
+tap.addEventListener('click', () => {
+  tap.hidden = true;
+  void video.play().catch(() => {
+    tap.hidden = false;
+  });
+});
+video.addEventListener('playing', () => {
+  tap.hidden = true;
+});
 
 /** Connects to one avatar and wires the page to it; the page keeps working across reconnects. */
 async function show(id: string) {
+  attempt?.abort();
+  const controller = new AbortController();
+  attempt = controller;
   stop?.();
-  await current?.close();
+  stop = undefined;
+  const previous = current;
+  current = undefined;
+  await previous?.close();
+  if (controller.signal.aborted) return;
   stage.dataset.state = 'connecting';
   overlayText.textContent = 'Connecting…';
+  badge.textContent = BADGE.connecting;
+  let avatar: Avatar;
   try {
-    const avatar = await createAvatar({ url: `/whep/avatars/${encodeURIComponent(id)}`, video });
-    current = avatar;
-    // For the browser console and the end-to-end tests.
-    Object.assign(window, { avatar });
-    const render = () => {
-      stage.dataset.state = avatar.state;
-      stage.dataset.speaking = String(avatar.speaking && avatar.state === 'connected');
-      badge.textContent =
-        avatar.speaking && avatar.state === 'connected' ? 'Speaking' : BADGE[avatar.state];
-      overlayText.textContent = 'Reconnecting…';
-    };
-    avatar.on('statechange', render);
-    avatar.on('speakingchange', render);
-    render();
-    const unwire = wireControls(avatar);
-    const unstats = showStats(avatar);
-    stop = () => {
-      unwire();
-      unstats();
-    };
+    avatar = await createAvatar({
+      url: `/whep/avatars/${encodeURIComponent(id)}`,
+      video,
+      signal: controller.signal,
+    });
   } catch (err) {
-    stage.dataset.state = 'failed';
-    overlayText.textContent = `Could not connect: ${(err as Error).message}`;
-    badge.textContent = 'Offline';
+    // Aborted: a newer choice replaced this one, and shows its own state.
+    if (!controller.signal.aborted) failed(`Could not connect: ${(err as Error).message}`);
+    return;
   }
+  current = avatar;
+  // For the browser console and the end-to-end tests.
+  Object.assign(window, { avatar });
+  const render = () => {
+    if (avatar.state === 'closed') return;
+    stage.dataset.state = avatar.state;
+    const speaking = avatar.speaking && avatar.state === 'connected';
+    stage.dataset.speaking = String(speaking);
+    badge.textContent = speaking ? 'Speaking' : BADGE[avatar.state];
+    overlayText.textContent = 'Reconnecting…';
+  };
+  avatar.on('statechange', render);
+  avatar.on('speakingchange', render);
+  avatar.on('error', (err: AvatarError) => {
+    if (err.reason === 'autoplay') tap.hidden = false;
+    // The SDK gave up (e.g. the avatar was removed): say why.
+    else if (avatar.state === 'closed' && current === avatar)
+      failed(`Disconnected: ${err.message}`);
+  });
+  render();
+  const unwire = wireControls(avatar);
+  const unstats = showStats(avatar);
+  stop = () => {
+    unwire();
+    unstats();
+  };
 }
 
 const ids = await avatarList(params);
