@@ -1,0 +1,223 @@
+/**
+ * The load generator of `bench/capacity.ts`, in its own process (pinned by the parent with
+ * `taskset`): N real werift receivers that complete ICE and DTLS with the server and receive SRTP.
+ *
+ * Decrypting every packet would make this process, not the server, the bottleneck, so each
+ * receiver reads the (cleartext) RTP header of every SRTP packet to count packets, frames (marker
+ * bit), missing packets (sequence gaps) and missed frames (timestamp gaps), and fully decrypts and
+ * authenticates one packet in SAMPLE with werift's own SRTP session (a failed tag is counted as
+ * such). Only those sampled packets reach werift's receiver, so it still sends receiver reports;
+ * its NACK generator is switched off, so the sparse delivery causes no retransmissions.
+ */
+import {
+  RTCPeerConnection,
+  RTCRtpHeaderExtensionParameters,
+  SrtpAuthenticationError,
+  useH264,
+  usePLI,
+  useSdesMid,
+} from 'werift';
+
+const SAMPLE = 32;
+const LATE_MS = 10;
+const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
+/** Thrown (one shared instance) to make werift drop a packet we counted but did not decrypt. */
+const DROP = new SrtpAuthenticationError('counted, not decrypted (bench sample)');
+
+type Counters = {
+  packets: number;
+  bytes: number;
+  missingPackets: number;
+  frames: number;
+  missedFrames: number;
+  sampled: number;
+  authenticated: number;
+  authFailed: number;
+  lateFrames: number;
+};
+
+const zero = (): Counters => ({
+  packets: 0,
+  bytes: 0,
+  missingPackets: 0,
+  frames: 0,
+  missedFrames: 0,
+  sampled: 0,
+  authenticated: 0,
+  authFailed: 0,
+  lateFrames: 0,
+});
+
+class Receiver {
+  readonly pc: RTCPeerConnection;
+  counters = zero();
+  /** Arrival minus RTP time for each frame of the window; lateness is relative to the minimum. */
+  offsets: number[] = [];
+  twcc = false;
+  #lastSeq = -1;
+  #lastTs = -1;
+  #tsUnwrapped = 0;
+  #count = 0;
+
+  constructor() {
+    this.pc = new RTCPeerConnection({
+      iceServers: [],
+      iceUseIpv6: false,
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+      codecs: {
+        video: [
+          useH264({
+            parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
+            rtcpFeedback: [usePLI()],
+          }),
+        ],
+        audio: [],
+      },
+      headerExtensions: {
+        video: [useSdesMid(), new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })],
+      },
+    });
+    const { receiver } = this.pc.addTransceiver('video', { direction: 'recvonly' });
+    // The server's answer lists NACK; werift would then NACK every packet we did not pass on.
+    Object.defineProperty(receiver, 'nackEnabled', { get: () => undefined });
+  }
+
+  async connect(url: string, timeoutMs = 20_000) {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/sdp' },
+      body: this.pc.localDescription!.sdp,
+    });
+    if (res.status !== 201) throw new Error(`WHEP POST ${res.status}: ${await res.text()}`);
+    const answer = await res.text();
+    this.twcc = /transport-wide-cc|transport-cc/.test(answer);
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    const transport = this.pc.getTransceivers()[0]!.receiver.dtlsTransport as unknown as {
+      srtp?: { decrypt(data: Buffer): Buffer };
+    };
+    const deadline = Date.now() + timeoutMs;
+    while (!transport.srtp) {
+      if (Date.now() > deadline) throw new Error('DTLS did not complete');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const srtp = transport.srtp;
+    const decrypt = srtp.decrypt.bind(srtp);
+    srtp.decrypt = (data: Buffer) => {
+      this.#onPacket(data);
+      if (++this.#count % SAMPLE !== 0) throw DROP;
+      this.counters.sampled++;
+      let plain: Buffer;
+      try {
+        plain = decrypt(data);
+      } catch (err) {
+        this.counters.authFailed++;
+        throw err;
+      }
+      // The decrypted packet must carry the header we counted (same sequence number).
+      if (plain.readUInt16BE(2) === data.readUInt16BE(2)) this.counters.authenticated++;
+      else this.counters.authFailed++;
+      return plain;
+    };
+    while (this.counters.packets === 0) {
+      if (Date.now() > deadline) throw new Error('no SRTP packet arrived');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  #onPacket(data: Buffer) {
+    const c = this.counters;
+    c.packets++;
+    c.bytes += data.length;
+    const seq = data.readUInt16BE(2);
+    if (this.#lastSeq >= 0) {
+      const gap = (seq - this.#lastSeq + 0x10000) & 0xffff;
+      if (gap > 1 && gap < 0x8000) c.missingPackets += gap - 1;
+    }
+    this.#lastSeq = seq;
+    if ((data[1]! & 0x80) === 0) return; // not the last packet of a frame
+    const ts = data.readUInt32BE(4);
+    const now = performance.now();
+    c.frames++;
+    if (this.#lastTs >= 0) {
+      const step = (ts - this.#lastTs) >>> 0;
+      this.#tsUnwrapped += step;
+      const frames = Math.round(step / 3600);
+      if (frames > 1 && frames < 1000) c.missedFrames += frames - 1;
+    }
+    this.#lastTs = ts;
+    this.offsets.push(now - this.#tsUnwrapped / 90);
+  }
+
+  resetWindow() {
+    this.counters = zero();
+    this.offsets = [];
+  }
+
+  /** Frames that arrived more than 10 ms later than the earliest-arriving frame of the window. */
+  lateFrames() {
+    let min = Number.POSITIVE_INFINITY;
+    for (const o of this.offsets) min = Math.min(min, o);
+    let late = 0;
+    for (const o of this.offsets) if (o - min > LATE_MS) late++;
+    return late;
+  }
+}
+
+const receivers: Receiver[] = [];
+
+async function open(url: string, count: number, concurrency: number) {
+  const started = performance.now();
+  let failed = 0;
+  const errors: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      const receiver = new Receiver();
+      try {
+        await receiver.connect(url);
+        receivers.push(receiver);
+      } catch (err) {
+        failed++;
+        if (errors.length < 3) errors.push((err as Error).message);
+        await receiver.pc.close().catch(() => {});
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return { opened: receivers.length, failed, errors, ms: Math.round(performance.now() - started) };
+}
+
+function report() {
+  const total = zero();
+  let receiversWithoutPackets = 0;
+  for (const r of receivers) {
+    r.counters.lateFrames = r.lateFrames();
+    for (const key of Object.keys(total) as Array<keyof Counters>) total[key] += r.counters[key];
+    if (r.counters.packets === 0) receiversWithoutPackets++;
+  }
+  return {
+    receivers: receivers.length,
+    receiversWithoutPackets,
+    twccNegotiated: receivers.some((r) => r.twcc),
+    ...total,
+  };
+}
+
+process.on('message', async (m: { cmd: string; url?: string; count?: number }) => {
+  if (m.cmd === 'open') {
+    process.send!({ type: 'opened', ...(await open(m.url!, m.count!, 4)) });
+  } else if (m.cmd === 'reset') {
+    for (const r of receivers) r.resetWindow();
+    process.send!({ type: 'reset' });
+  } else if (m.cmd === 'report') {
+    process.send!({ type: 'report', report: report() });
+  } else if (m.cmd === 'close') {
+    await Promise.all(receivers.splice(0).map((r) => r.pc.close().catch(() => {})));
+    process.send!({ type: 'closed' });
+  } else if (m.cmd === 'exit') {
+    process.exit(0);
+  }
+});
+process.send!({ type: 'ready' });

@@ -1,0 +1,235 @@
+/**
+ * The server side of `bench/capacity.ts`, run in its own process (pinned by the parent with
+ * `taskset`). Mode `avatar`: the real server (startServer, default avatar from the cache).
+ * Mode `baseline`: what a per-session-encoding server does — a minimal WHEP endpoint whose every
+ * session runs its own live ffmpeg libx264 encode (same size, fps, bitrate), packetized and sent
+ * through the same AvatarPeer (werift) path. Figures go to the parent over IPC:
+ * process.cpuUsage (plus the ffmpeg children's CPU from /proc), event-loop delay, RSS, and in
+ * avatar mode the frames sent more than 10 ms after their tick was due.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import pino from 'pino';
+import { parseConfig } from '../packages/server/src/config/load.js';
+import { parseAnnexB } from '../packages/server/src/media/annexB.js';
+import { packetizeAccessUnit } from '../packages/server/src/rtp/h264Packetizer.js';
+import { startServer } from '../packages/server/src/server.js';
+import { AvatarPeer } from '../packages/server/src/webrtc/AvatarPeer.js';
+
+type Command = { cmd: 'reset' } | { cmd: 'stats' } | { cmd: 'exit' };
+
+const mode = process.argv[2] === 'baseline' ? 'baseline' : 'avatar';
+const rawFile = process.argv[3] ?? '';
+const SIZE = 512;
+const FPS = 25;
+const BITRATE_KBPS = 1500;
+const LATE_MS = 10;
+
+const eld = monitorEventLoopDelay({ resolution: 5 });
+eld.enable();
+const children = new Set<ChildProcess>();
+let window = { cpu: process.cpuUsage(), at: performance.now(), childCpuMs: childCpuMs() };
+let late = { frames: 0, lateFrames: 0, ticks: 0, lateTicks: 0, maxTickMs: 0 };
+
+/** CPU time of the live ffmpeg children (utime + stime from /proc, in ms). */
+function childCpuMs(): number {
+  let total = 0;
+  for (const child of children) {
+    try {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+
+let sessions = () => 0;
+
+function stats() {
+  const elapsedMs = performance.now() - window.at;
+  const cpu = process.cpuUsage(window.cpu);
+  const serverCpuMs = (cpu.user + cpu.system) / 1000;
+  const ffmpegCpuMs = childCpuMs() - window.childCpuMs;
+  const memory = process.memoryUsage();
+  return {
+    mode,
+    sessions: sessions(),
+    elapsedMs: Math.round(elapsedMs),
+    /** Share of one core used by the server process (1 = a whole core). */
+    serverCpu: +(serverCpuMs / elapsedMs).toFixed(4),
+    /** Share of one core used by the per-session ffmpeg encoders (baseline only). */
+    encoderCpu: +(ffmpegCpuMs / elapsedMs).toFixed(4),
+    eventLoopDelayMs: {
+      p50: +(eld.percentile(50) / 1e6).toFixed(2),
+      p99: +(eld.percentile(99) / 1e6).toFixed(2),
+      max: +(eld.max / 1e6).toFixed(2),
+    },
+    rssMB: +(memory.rss / 1e6).toFixed(1),
+    heapUsedMB: +(memory.heapUsed / 1e6).toFixed(1),
+    ...(mode === 'avatar'
+      ? {
+          framesDue: Math.round(late.frames),
+          framesLate10ms: Math.round(late.lateFrames),
+          lateFraction: late.frames ? +(late.lateFrames / late.frames).toFixed(5) : 0,
+          ticks: late.ticks,
+          ticksWithLateFrames: late.lateTicks,
+          maxTickEndLateMs: +late.maxTickMs.toFixed(2),
+        }
+      : {}),
+  };
+}
+
+function reset() {
+  eld.reset();
+  window = { cpu: process.cpuUsage(), at: performance.now(), childCpuMs: childCpuMs() };
+  late = { frames: 0, lateFrames: 0, ticks: 0, lateTicks: 0, maxTickMs: 0 };
+}
+
+async function startAvatar() {
+  const config = parseConfig({
+    port: 0,
+    host: '127.0.0.1',
+    videosDir: 'videos',
+    encoder: 'x264',
+    logLevel: 'silent',
+    maxSessions: 100_000,
+  });
+  const server = await startServer(config, { logger: pino({ level: 'silent' }) });
+  await server.compiled;
+  const { registry } = server;
+  const clock = registry.clock;
+  sessions = () => registry.size;
+  // Registered after the registry's own listener, so it runs when every session has sent its
+  // frame: sessions are served in order, so frame i of n went out at about
+  // start + (end − start)·i/n. Count the frames that left more than 10 ms after the tick was due.
+  clock.onTick((tick, startLate) => {
+    const n = registry.size;
+    if (n === 0) return;
+    const endLate = performance.now() - clock.dueAt(tick);
+    late.ticks++;
+    late.frames += n;
+    late.maxTickMs = Math.max(late.maxTickMs, endLate);
+    if (endLate <= LATE_MS) return;
+    late.lateTicks++;
+    late.lateFrames +=
+      startLate > LATE_MS ? n : (n * (endLate - LATE_MS)) / Math.max(1e-6, endLate - startLate);
+  });
+  return { url: `${server.url}/whep/avatars/default`, close: () => server.close() };
+}
+
+/** One live encode per session, from the same raw frames, into the same werift send path. */
+async function startBaseline() {
+  const peers = new Set<AvatarPeer>();
+  sessions = () => peers.size;
+  const http = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      const peer = await AvatarPeer.answer(Buffer.concat(chunks).toString('utf8'), {
+        additionalHostAddresses: ['127.0.0.1'],
+        useIpv6: false,
+      });
+      peers.add(peer);
+      let encoder: ChildProcess | undefined;
+      peer.onStateChange((state) => {
+        if (state === 'connected' && !encoder) {
+          encoder = encode(peer);
+          children.add(encoder);
+        }
+        if (state === 'closed' || state === 'failed') {
+          peers.delete(peer);
+          if (encoder) {
+            children.delete(encoder);
+            encoder.kill('SIGKILL');
+          }
+        }
+      });
+      res.writeHead(201, { 'content-type': 'application/sdp', location: '/session' });
+      res.end(peer.answer);
+    } catch (err) {
+      res.writeHead(400).end(String(err));
+    }
+  });
+  await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/whep`,
+    close: async () => {
+      for (const child of children) child.kill('SIGKILL');
+      await Promise.all([...peers].map((p) => p.close()));
+      http.close();
+    },
+  };
+}
+
+/** ffmpeg (libx264, realtime-paced) → access units (split at AUDs) → RTP → the peer. */
+function encode(peer: AvatarPeer): ChildProcess {
+  const args = [
+    ...['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1'],
+    ...['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${SIZE}x${SIZE}`, '-r', `${FPS}`],
+    ...['-i', rawFile, '-an'],
+    ...['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', 'baseline'],
+    ...[
+      '-b:v',
+      `${BITRATE_KBPS}k`,
+      '-maxrate',
+      `${BITRATE_KBPS}k`,
+      '-bufsize',
+      `${BITRATE_KBPS / 3}k`,
+    ],
+    ...['-g', `${FPS}`, '-threads', '1'],
+    ...['-x264-params', 'repeat-headers=1:aud=1:scenecut=0:bframes=0:slices=1:sliced-threads=0'],
+    ...['-f', 'h264', 'pipe:1'],
+  ];
+  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  let pending = Buffer.alloc(0);
+  let sequence = Math.floor(Math.random() * 0x10000);
+  let frame = 0;
+  const timestampBase = Math.floor(Math.random() * 2 ** 31);
+  let parameterSets: { sps: Uint8Array; pps: Uint8Array } | undefined;
+  const AUD = Buffer.from([0, 0, 0, 1, 9]);
+  const sendAccessUnit = (bytes: Buffer) => {
+    const parsed = parseAnnexB(bytes);
+    if (parsed.sps[0] && parsed.pps[0]) parameterSets = { sps: parsed.sps[0], pps: parsed.pps[0] };
+    const au = parsed.accessUnits[0];
+    if (!au || !parameterSets) return;
+    const payloads = packetizeAccessUnit(au.slices, au.keyframe, parameterSets, 1200);
+    const timestamp = (timestampBase + frame * (90_000 / FPS)) >>> 0;
+    frame++;
+    if (!peer.ready) return;
+    payloads.forEach((payload, i) => {
+      peer.send(payload, sequence, timestamp, i === payloads.length - 1);
+      sequence = (sequence + 1) & 0xffff;
+    });
+  };
+  child.stdout!.on('data', (chunk: Buffer) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    // Every access unit starts with an AUD: the one before the last AUD seen is complete.
+    for (;;) {
+      const next = pending.indexOf(AUD, 1);
+      if (next < 0) break;
+      sendAccessUnit(pending.subarray(0, next));
+      pending = pending.subarray(next);
+    }
+  });
+  return child;
+}
+
+const server = mode === 'avatar' ? await startAvatar() : await startBaseline();
+process.send!({ type: 'ready', url: server.url });
+process.on('message', async (message: Command) => {
+  if (message.cmd === 'reset') {
+    reset();
+    process.send!({ type: 'reset' });
+  } else if (message.cmd === 'stats') {
+    process.send!({ type: 'stats', stats: stats() });
+  } else if (message.cmd === 'exit') {
+    await server.close();
+    process.exit(0);
+  }
+});
