@@ -15,13 +15,15 @@ import { FfmpegNotFoundError, findFfmpeg } from './media/findFfmpeg.js';
 import { ClipError } from './media/probeClip.js';
 import { PrepareUsageError, runPrepare } from './prepareCommand.js';
 import { startServer } from './server.js';
+import { runToken, TokenUsageError } from './tokenCommand.js';
 
-const USAGE = `usage: avatar-server [serve|compile|doctor|prepare] [--config config.yaml] [--<setting> value]
+const USAGE = `usage: avatar-server [serve|compile|doctor|prepare|token] [--config config.yaml] [--<setting> value]
 
   serve     compile the avatars (cached) and serve WHEP and /streams on the port (default)
   compile   compile every avatar in the videos folder, print sizes and times, exit
   doctor    check ffmpeg, encoders (libx264, NVENC), videos, cache folder and port; a fix per problem
   prepare   turn a recording into a clip for the videos folder (avatar-server prepare --help)
+  token     print a signed short-lived token: token [--avatar ID] [--ttl 3600] (needs tokenSecret)
 
 Every setting of config.yaml is also a flag (--port 9000, --videos-dir /srv/videos,
 --bitrate-kbps 2000, --ffmpeg-path /usr/bin/ffmpeg, --ice-use-ipv6 true) and an AVATAR_*
@@ -34,6 +36,10 @@ const DEMO_DIR = fileURLToPath(new URL('../../demo/dist', import.meta.url));
 async function main(argv: string[]) {
   // prepare has options of its own (it works on one recording, not on the server's settings).
   if (argv[0] === 'prepare') return runPrepare(argv.slice(1));
+  if (argv[0] === 'token') {
+    console.log(runToken(argv.slice(1)));
+    return;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -118,6 +124,7 @@ main(process.argv.slice(2)).catch((err: Error) => {
     err instanceof FfmpegNotFoundError ||
     err instanceof UsageError ||
     err instanceof PrepareUsageError ||
+    err instanceof TokenUsageError ||
     err instanceof ClipError
   ) {
     console.error(`avatar-server: ${err.message}`);

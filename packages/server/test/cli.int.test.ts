@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { verifyToken } from '../src/lib/signedToken.js';
 import { probeClip } from '../src/media/probeClip.js';
 
 /** The `avatar-server` command as a user runs it (from source, through tsx). */
@@ -33,6 +34,16 @@ async function result(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('avatar-server CLI', () => {
+  it('token mints a signed token for an avatar with the configured secret', async () => {
+    const secret = 'cli-test-secret-0123456789abcdefgh';
+    const { code, output } = await result(['token', '--avatar', 'jesus', '--ttl', '60'], {
+      AVATAR_TOKEN_SECRET: secret,
+    });
+    expect(code).toBe(0);
+    const check = verifyToken(secret, output.trim());
+    expect(check).toEqual({ ok: true, avatars: ['jesus'] });
+  });
+
   it('doctor with a missing ffmpeg: a FAIL line naming the path and a fix, exit 1', async () => {
     const { code, output } = await result([
       'doctor',
@@ -62,6 +73,8 @@ describe('avatar-server CLI', () => {
       /--crf best: expected a positive number/,
     ],
     [['launch'], {}, /unknown command 'launch'/],
+    [['token', '--avatar', 'x'], {}, /^avatar-server: set tokenSecret/m],
+    [['token', '--ttl', 'soon'], { AVATAR_TOKEN_SECRET: 'x'.repeat(32) }, /--ttl soon/],
   ])('%j %j: one line saying what is wrong, exit 1', async (args, env, message) => {
     const { code, output } = await result(args, env);
     expect(code).toBe(1);

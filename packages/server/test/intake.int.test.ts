@@ -56,4 +56,15 @@ describe('clip intake', () => {
     }
     expect(await probeClip(ffmpeg, good)).toMatchObject({ width: 128, fps: 25, hasAudio: false });
   });
+
+  it('refuses an enormous resolution from the header, before decoding a frame', async () => {
+    const huge = make('huge.mkv', [
+      ...['-f', 'lavfi', '-i', 'color=c=gray:s=4112x64:r=25:d=0.08', '-c:v', 'ffv1'],
+    ]);
+    const startedAt = performance.now();
+    const error = await probeClip(ffmpeg, huge).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ClipError);
+    expect((error as Error).message).toMatch(/4112×64: clips larger than 4096×4096 are refused/);
+    expect(performance.now() - startedAt).toBeLessThan(5000);
+  });
 });

@@ -46,6 +46,12 @@ export const ConfigSchema = z
       .default({ additionalHostAddresses: ['127.0.0.1'], useIpv6: false }),
     /** A viewer that has not completed ICE and DTLS this long after the answer is dropped. */
     handshakeTimeoutMs: z.number().int().min(1000).max(120_000).default(10_000),
+    /**
+     * A connected viewer whose receiver reports (RTCP, about one a second from browsers) stop
+     * this long is gone (tab killed, network lost) and its session ends: without it, werift
+     * notices only when ICE consent fails after ~30 s.
+     */
+    receiverSilenceTimeoutMs: z.number().int().min(2000).max(60_000).default(6000),
     /** Loop only the span of each clip whose wrap-around is least visible (see docs/loops.md). */
     loopTrim: z.boolean().default(true),
     /** The shortest loop the seam search may choose, as a fraction of its clip. */
@@ -77,6 +83,27 @@ export const ConfigSchema = z
     corsOrigins: z.array(z.string().min(1)).min(1).default(['*']),
     /** Bearer tokens that may create sessions; empty: no token needed. Never logged. */
     tokens: z.array(z.string().min(8)).default([]),
+    /**
+     * Secret (32+ characters) for short-lived signed tokens a backend mints for browsers
+     * (`mintToken`, `avatar-server token`; docs/tokens.md). Unset: only `tokens`. Never logged.
+     */
+    tokenSecret: z.string().min(32).optional(),
+    /**
+     * WHEP PATCH must carry the session's ETag in If-Match (428 without, 412 when stale). Off by
+     * default: players often omit it.
+     */
+    strictEtags: z.boolean().default(false),
+    /**
+     * Sessions one client IP may create: `burst` at once, then `perMinute` (WHEP and /streams
+     * together); beyond, 429 with Retry-After. `perMinute: 0` turns the limit off.
+     */
+    sessionRateLimit: z
+      .object({
+        perMinute: z.number().int().min(0).max(100_000).default(60),
+        burst: z.number().int().min(1).max(10_000).default(20),
+      })
+      .strict()
+      .default({ perMinute: 60, burst: 20 }),
     /**
      * Command that processes a loop's raw frames at compile time (`use_ai: true` in `/streams`):
      * raw yuv420p frames on stdin, the same number of frames of the same size on stdout. Run with

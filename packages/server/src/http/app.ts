@@ -8,6 +8,7 @@ import { AvatarServerError } from '../lib/errors.js';
 import { avatarsRoutes } from './avatarsRoutes.js';
 import { type OpsDeps, opsRoutes } from './opsRoutes.js';
 import { problemHandler } from './problem.js';
+import { limitSessionCreation } from './rateLimit.js';
 import { type StreamsDeps, streamsRoutes } from './streamsRoutes.js';
 import { whepRoutes } from './whepRoutes.js';
 
@@ -79,8 +80,13 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(opsRoutes({ ...deps, sessions: () => deps.registry.size }));
   app.use(avatarsRoutes(deps.catalog));
-  app.use(whepRoutes(deps));
-  app.use(streamsRoutes(deps));
+  // One per-IP limiter for both ways of creating a session.
+  const routeDeps = {
+    ...deps,
+    creationLimit: limitSessionCreation(deps.sessionRateLimit ?? { perMinute: 0, burst: 1 }),
+  };
+  app.use(whepRoutes(routeDeps));
+  app.use(streamsRoutes(routeDeps));
 
   if (deps.demoDir && existsSync(deps.demoDir)) app.use(express.static(deps.demoDir));
 

@@ -1,29 +1,55 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { AvatarServerError } from '../lib/errors.js';
+import { verifyToken } from '../lib/signedToken.js';
 
 /**
- * Bearer tokens (setting `tokens`) for creating sessions. Session URLs themselves are unguessable
- * and act as the capability for PATCH, DELETE and speaking (notes/whep.md, pitfall 9). With no
- * tokens configured, anyone may create a session. Tokens are compared in constant time and never
- * logged (the logger redacts `Authorization`).
+ * Bearer tokens for creating sessions: static tokens (setting `tokens`, for backends) and
+ * short-lived signed ones a backend mints for browsers (setting `tokenSecret`, see
+ * lib/signedToken.ts). Session URLs themselves are unguessable and act as the capability for
+ * PATCH, DELETE and speaking (notes/whep.md, pitfall 9). With neither configured, anyone may create
+ * a session. Tokens are compared in constant time and never logged (the request serializer keeps
+ * only method, URL and id; the logger redacts `Authorization`). CORS preflights never reach this.
  */
-export function requireToken(tokens: readonly string[]): RequestHandler {
+export function requireToken(tokens: readonly string[], tokenSecret?: string): RequestHandler {
   const allowed = tokens.map((t) => Buffer.from(t));
-  return (req, _res, next) => {
-    if (allowed.length === 0) return next();
+  return (req, res, next) => {
+    if (allowed.length === 0 && !tokenSecret) return next();
     const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
-    const given = m ? Buffer.from(m[1]!) : undefined;
+    const token = m?.[1];
+    const given = token !== undefined ? Buffer.from(token) : undefined;
     if (given && allowed.some((t) => t.length === given.length && timingSafeEqual(t, given))) {
       return next();
+    }
+    if (token !== undefined && tokenSecret) {
+      const check = verifyToken(tokenSecret, token);
+      if (check.ok) {
+        res.locals.allowedAvatars = check.avatars;
+        return next();
+      }
+      if (check.reason === 'expired') {
+        return next(new AvatarServerError('unauthorized', 'the token has expired: mint a new one'));
+      }
     }
     next(
       new AvatarServerError(
         'unauthorized',
-        given
-          ? 'the Bearer token is not one of this server’s tokens'
-          : 'send Authorization: Bearer <token> (setting tokens)',
+        token === undefined
+          ? 'send Authorization: Bearer <token> (settings tokens, tokenSecret)'
+          : tokenSecret
+            ? 'the Bearer token is not one of this server’s tokens, nor validly signed'
+            : 'the Bearer token is not one of this server’s tokens',
       ),
     );
   };
+}
+
+/** 403 unless the request's token (if it names avatars) allows one of `ids`. */
+export function checkAvatarAllowed(res: Response, ...ids: string[]) {
+  const avatars = res.locals.allowedAvatars as string[] | undefined;
+  if (avatars === undefined || ids.some((id) => avatars.includes(id))) return;
+  throw new AvatarServerError(
+    'forbidden',
+    `this token is for ${avatars.map((a) => `'${a}'`).join(', ')}, not '${ids[0]}'`,
+  );
 }

@@ -10,7 +10,8 @@ import { findAvatars } from '../media/findAvatars.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import { OfferError } from '../webrtc/offer.js';
 import { answerSession, offerSession } from '../webrtc/openSession.js';
-import { requireToken } from './auth.js';
+import { checkAvatarAllowed, requireToken } from './auth.js';
+import { limitSessionCreation } from './rateLimit.js';
 import { baseUrl, sessionUrl } from './sessionUrls.js';
 import { canonicalAvatarId, resolveAvatar, type WhepDeps } from './whepRoutes.js';
 
@@ -45,7 +46,10 @@ export function streamsRoutes(deps: StreamsDeps): Router {
   const router = express.Router();
   const json = express.json({ limit: '128kb', type: () => true });
 
-  router.post('/streams', requireToken(deps.tokens), json, async (req, res) => {
+  const limit =
+    deps.creationLimit ?? limitSessionCreation(deps.sessionRateLimit ?? { perMinute: 0, burst: 1 });
+  const auth = requireToken(deps.tokens, deps.tokenSecret);
+  router.post('/streams', limit, auth, json, async (req, res) => {
     const parsed = StreamRequest.safeParse(req.body ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -54,6 +58,11 @@ export function streamsRoutes(deps: StreamsDeps): Router {
         `'${issue.path.join('.') || 'body'}': ${issue.message}; send {"video_id": "jesus_default"} or {"gesture_video": "...", "idle_video": "..."}`,
       );
     }
+    // Before any compile: a token for named avatars may not open others, nor clip paths.
+    const named = parsed.data.video_id ?? parsed.data.portrait_id ?? deps.defaultAvatar;
+    const clipPaths = parsed.data.gesture_video ?? parsed.data.idle_video;
+    if (clipPaths !== undefined) checkAvatarAllowed(res, clipPaths);
+    else checkAvatarAllowed(res, canonicalAvatarId(deps.catalog, named, deps.defaultAvatar), named);
     const avatar = await avatarFor(deps, parsed.data);
     if (deps.registry.size >= deps.maxSessions) {
       throw new AvatarServerError(
@@ -68,6 +77,7 @@ export function streamsRoutes(deps: StreamsDeps): Router {
       ice: deps.ice,
       logger: deps.logger,
       handshakeTimeoutMs: deps.handshakeTimeoutMs,
+      receiverSilenceTimeoutMs: deps.receiverSilenceTimeoutMs,
     });
     const base = baseUrl(req, deps.publicBaseUrl);
     const url = sessionUrl(base, session.id);

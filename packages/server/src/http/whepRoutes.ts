@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import express, { type Request, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
 import { AvatarServerError } from '../lib/errors.js';
 import type { AvatarCatalog } from '../media/AvatarCatalog.js';
@@ -9,14 +9,23 @@ import type { IceOptions } from '../webrtc/AvatarPeer.js';
 import { OfferError } from '../webrtc/offer.js';
 import { openSession, patchSession } from '../webrtc/openSession.js';
 import { parseSdpFragment } from '../webrtc/trickle.js';
-import { requireToken } from './auth.js';
+import { checkAvatarAllowed, requireToken } from './auth.js';
+import { checkIfMatch, newEtag } from './etag.js';
+import { limitSessionCreation } from './rateLimit.js';
 import { baseUrl, sessionUrl } from './sessionUrls.js';
 
 export type IceServer = { urls: string | string[]; username?: string; credential?: string };
 
 export type WhepDeps = {
-  /** Bearer tokens allowed to create sessions; empty: open. */
+  /** Bearer tokens allowed to create sessions; empty (and no tokenSecret): open. */
   tokens: readonly string[];
+  /** Key of signed short-lived tokens (lib/signedToken.ts). */
+  tokenSecret?: string | undefined;
+  /** Per-IP limit on session creation; app.ts makes one limiter shared by WHEP and /streams. */
+  sessionRateLimit?: { perMinute: number; burst: number } | undefined;
+  creationLimit?: RequestHandler | undefined;
+  /** 428/412 for a PATCH without or with a stale If-Match (http/etag.ts); default lenient. */
+  strictEtags?: boolean | undefined;
   /** STUN/TURN servers for clients, sent as `Link: rel="ice-server"` (WHEP §4.7). */
   iceServers: readonly IceServer[];
   catalog: AvatarCatalog;
@@ -25,6 +34,8 @@ export type WhepDeps = {
   publicBaseUrl: string | undefined;
   defaultAvatar: string;
   handshakeTimeoutMs: number;
+  /** A connected viewer silent on RTCP this long is gone (config receiverSilenceTimeoutMs). */
+  receiverSilenceTimeoutMs?: number | undefined;
   maxSessions: number;
   logger: Logger;
 };
@@ -102,7 +113,9 @@ export function whepRoutes(deps: WhepDeps): Router {
   router
     .route('/whep/avatars/:avatarId')
     .post(
-      requireToken(deps.tokens),
+      deps.creationLimit ??
+        limitSessionCreation(deps.sessionRateLimit ?? { perMinute: 0, burst: 1 }),
+      requireToken(deps.tokens, deps.tokenSecret),
       (req, _res, next) => {
         if (!req.is('application/sdp')) {
           throw new AvatarServerError(
@@ -115,6 +128,7 @@ export function whepRoutes(deps: WhepDeps): Router {
       sdpBody,
       async (req, res) => {
         const avatar = resolveAvatar(deps.catalog, String(req.params.avatarId), deps.defaultAvatar);
+        checkAvatarAllowed(res, avatar.id, String(req.params.avatarId));
         if (deps.registry.size >= deps.maxSessions) {
           throw new AvatarServerError(
             'server_busy',
@@ -132,6 +146,7 @@ export function whepRoutes(deps: WhepDeps): Router {
             ice: deps.ice,
             logger: deps.logger,
             handshakeTimeoutMs: deps.handshakeTimeoutMs,
+            receiverSilenceTimeoutMs: deps.receiverSilenceTimeoutMs,
           });
         } catch (err) {
           if (err instanceof OfferError) {
@@ -146,7 +161,7 @@ export function whepRoutes(deps: WhepDeps): Router {
         res
           .status(201)
           .set('Location', location)
-          .set('ETag', `"${randomBytes(8).toString('hex')}"`)
+          .set('ETag', newEtag(opened.session, randomBytes(8).toString('hex')))
           .set('Accept-Patch', 'application/trickle-ice-sdpfrag');
         const links = iceServerLinks(deps.iceServers);
         if (links.length) res.set('Link', links);
@@ -192,6 +207,7 @@ export function whepRoutes(deps: WhepDeps): Router {
       sdpBody,
       async (req, res) => {
         const session = sessionOf(deps, req);
+        checkIfMatch(req, session, deps.strictEtags ?? false);
         await patchSession(session, parseSdpFragment(typeof req.body === 'string' ? req.body : ''));
         res.status(204).end();
       },

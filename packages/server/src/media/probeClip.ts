@@ -15,12 +15,42 @@ export class ClipError extends Error {
   override name = 'ClipError';
 }
 
+/** Largest input side we decode: beyond, one raw frame alone is tens of MB (16384² is 400 MB). */
+export const MAX_INPUT_SIDE = 4096;
+
+const VIDEO_STREAM = /Stream #\d+:\d+[^:]*: Video: (\w+)[^\n]*?, (\d+)x(\d+)/;
+
+/**
+ * Refuses an enormous picture from the header alone (`ffmpeg -i`, which exits 1 for want of an
+ * output but prints the streams), before anything decodes a frame of it.
+ */
+async function checkHeaderSize(ffmpegPath: string, path: string) {
+  const run = runFfmpeg(ffmpegPath, ['-loglevel', 'info', '-i', path], `reading ${path}`, {
+    timeoutMs: 30_000,
+  });
+  let stderr = '';
+  run.stderrText((text) => {
+    stderr = text;
+  });
+  run.end();
+  await run.done.catch(() => {});
+  const video = VIDEO_STREAM.exec(stderr);
+  if (!video) return; // the decoding pass says what is wrong with it
+  const [width, height] = [Number(video[2]), Number(video[3])];
+  if (width > MAX_INPUT_SIDE || height > MAX_INPUT_SIDE) {
+    throw new ClipError(
+      `${path} is ${width}×${height}: clips larger than ${MAX_INPUT_SIDE}×${MAX_INPUT_SIDE} are refused (they would take gigabytes to decode); scale it down first, e.g. ffmpeg -i in.mp4 -vf scale=1024:-2 out.mp4`,
+    );
+  }
+}
+
 /**
  * Reads a clip's video stream with ffmpeg itself (`ffmpeg -i` prints the streams; ffprobe is not
  * always installed next to ffmpeg, e.g. with ffmpeg-static), then decodes it to the end
  * (`-f null`) so a truncated or corrupt file is caught here, with its name, and not mid-compile.
  */
 export async function probeClip(ffmpegPath: string, path: string): Promise<ClipInfo> {
+  await checkHeaderSize(ffmpegPath, path);
   const run = runFfmpeg(
     ffmpegPath,
     ['-loglevel', 'info', '-nostats', '-xerror', '-i', path, '-map', '0:v:0', '-f', 'null', '-'],

@@ -26,6 +26,18 @@ export type SessionEvents = {
   closed: [reason: string];
 };
 
+/** All counters at zero (a new session; the registry's totals of ended sessions). */
+export function emptySessionStats(): SessionStats {
+  return {
+    framesSent: 0,
+    packetsSent: 0,
+    bytesSent: 0,
+    keyframesSent: 0,
+    keyframeRequests: 0,
+    switches: 0,
+  };
+}
+
 export type SessionStats = {
   framesSent: number;
   packetsSent: number;
@@ -54,14 +66,7 @@ const RTP_CLOCK = 90_000;
 export class Session extends EventEmitter<SessionEvents> {
   readonly id = randomBytes(16).toString('base64url');
   readonly createdAt = Date.now();
-  readonly stats: SessionStats = {
-    framesSent: 0,
-    packetsSent: 0,
-    bytesSent: 0,
-    keyframesSent: 0,
-    keyframeRequests: 0,
-    switches: 0,
-  };
+  readonly stats: SessionStats = emptySessionStats();
   #avatar: PacketizedAvatar;
   #clock: FrameClock;
   #sender: VideoSender;

@@ -1,5 +1,10 @@
 import type { FrameClock } from './frameClock.js';
-import type { Session, SessionStats, SpeakingChange } from './Session.js';
+import {
+  emptySessionStats,
+  type Session,
+  type SessionStats,
+  type SpeakingChange,
+} from './Session.js';
 
 /** What the registry tells observers (metrics): sessions coming and going, switches. */
 export type RegistryObserver = {
@@ -22,14 +27,7 @@ export class SessionRegistry {
   lateFrames = 0;
   /** Sessions ever added. */
   created = 0;
-  #closedTotals: SessionStats = {
-    framesSent: 0,
-    packetsSent: 0,
-    bytesSent: 0,
-    keyframesSent: 0,
-    keyframeRequests: 0,
-    switches: 0,
-  };
+  #closedTotals: SessionStats = emptySessionStats();
   #observers: RegistryObserver[] = [];
 
   #onError: (err: unknown, session: Session) => void;

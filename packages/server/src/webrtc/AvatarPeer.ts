@@ -1,6 +1,9 @@
 import {
   MediaStream,
   MediaStreamTrack,
+  ntpTime,
+  ProtectionProfileAeadAes128Gcm,
+  ProtectionProfileAes128CmHmacSha1_80,
   type RTCDataChannel,
   RTCPeerConnection,
   RTCRtpHeaderExtensionParameters,
@@ -16,8 +19,11 @@ import {
 } from 'werift';
 import { PROFILE_LEVEL_ID } from '../media/encoderArgs.js';
 import type { VideoSender } from '../session/videoSender.js';
+import { hostCandidatesOnly } from './hostCandidatesOnly.js';
 import { addRtcpMuxOnly, checkOffer, OfferError } from './offer.js';
 import { announcePublicIp } from './publicIp.js';
+import { RtpHistory } from './rtpHistory.js';
+import { type RtpExtension, type SrtpKeys, SrtpWriter } from './srtpWriter.js';
 
 /**
  * The only file that knows werift (0.25.2): one RTCPeerConnection answering a WHEP offer with a
@@ -52,6 +58,9 @@ function createPeerConnection(ice: IceOptions) {
   const pc = new RTCPeerConnection({
     // No STUN: host candidates only, gathered inside setLocalDescription (a few ms).
     iceServers: [],
+    // werift falls back to stun.l.google.com (see hostCandidatesOnly.ts); should a transport
+    // escape that, never wait for a server-reflexive candidate (offline, answers took 5 s).
+    iceStunGatherTimeout: 0,
     iceUseIpv4: true,
     iceUseIpv6: ice.useIpv6,
     iceAdditionalHostAddresses: ice.additionalHostAddresses,
@@ -91,6 +100,8 @@ export class AvatarPeer implements VideoSender {
   #ownChannel: RTCDataChannel | undefined;
   #transceiver: RTCRtpTransceiver | undefined;
   #answered = false;
+  /** The direct send path (srtpWriter.ts), made on the first send; null: use werift's sendRtp. */
+  #fast: FastPath | null | undefined;
 
   /** `sdp` is our answer to a WHEP offer, or our offer for the original API. */
   private constructor(pc: RTCPeerConnection, sender: RTCRtpSender, sdp: string, ice: IceOptions) {
@@ -117,7 +128,17 @@ export class AvatarPeer implements VideoSender {
         const kind = /compatible codec/i.test(message) ? 'unusable' : 'unparsable';
         throw new OfferError(kind, `the SDP offer could not be applied: ${message}`);
       }
-      await pc.setLocalDescription(await pc.createAnswer());
+      hostCandidatesOnly(pc);
+      try {
+        await pc.setLocalDescription(await pc.createAnswer());
+      } catch (err) {
+        // Found by the fuzz test: werift applies an offer whose sections lack `a=mid` (or
+        // contradict each other), then throws while answering it. That is the offer's fault: 400.
+        throw new OfferError(
+          'unparsable',
+          `the SDP offer could not be answered (check a=mid and a=group:BUNDLE): ${(err as Error).message}`,
+        );
+      }
       const local = pc.localDescription;
       if (!local) throw new Error('werift produced no local description');
       if (!transceiver.sender.codec && !/^m=video [1-9]/m.test(local.sdp)) {
@@ -143,7 +164,9 @@ export class AvatarPeer implements VideoSender {
     const { pc, transceiver } = createPeerConnection(ice);
     try {
       const channel = pc.createDataChannel('control');
-      await pc.setLocalDescription(await pc.createOffer());
+      const offer = await pc.createOffer();
+      hostCandidatesOnly(pc);
+      await pc.setLocalDescription(offer);
       const local = pc.localDescription;
       if (!local) throw new Error('werift produced no local description');
       const peer = new AvatarPeer(pc, transceiver.sender, local.sdp, ice);
@@ -200,6 +223,11 @@ export class AvatarPeer implements VideoSender {
   }
 
   send(payload: Buffer, sequenceNumber: number, timestamp: number, marker: boolean) {
+    if (this.#fast === undefined) this.#fast = createFastPath(this.#sender, this.#playoutDelayId);
+    if (this.#fast) {
+      this.#fast.send(payload, sequenceNumber, timestamp, marker);
+      return;
+    }
     const header = new RtpHeader({ sequenceNumber, timestamp, marker });
     if (this.#playoutDelayId !== undefined) {
       header.extensions = [{ id: this.#playoutDelayId, payload: PLAYOUT_DELAY_ZERO }];
@@ -211,6 +239,14 @@ export class AvatarPeer implements VideoSender {
   /** Picture Loss Indication from the receiver. */
   onKeyframeRequest(listener: () => void) {
     this.#sender.onPictureLossIndication.subscribe(listener);
+  }
+
+  /**
+   * Any RTCP the receiver sends about our stream: receiver reports (about one a second from
+   * browsers and werift), PLI, NACK, REMB. Its silence means the viewer is gone (see openSession).
+   */
+  onReceiverRtcp(listener: () => void) {
+    this.#sender.onRtcp.subscribe(() => listener());
   }
 
   /** The ICE username fragment of the offer, to tell a trickle PATCH from an ICE restart. */
@@ -266,4 +302,102 @@ export class AvatarPeer implements VideoSender {
     this.#closed = true;
     await this.#pc.close().catch(() => {});
   }
+}
+
+type FastPath = {
+  send(payload: Buffer, sequenceNumber: number, timestamp: number, marker: boolean): void;
+};
+
+/** werift internals the direct path reads (0.25.2): the SRTP session keys and the ICE socket. */
+type WeriftSrtpContext = {
+  profile: number;
+  srtpSessionKey: Buffer;
+  srtpSessionSalt: Buffer;
+  srtpSessionAuthTag: Buffer;
+};
+type WeriftSenderInternals = {
+  ssrc: number;
+  codec?: { payloadType: number };
+  mid?: string;
+  ntpTimestamp: bigint;
+  rtpTimestamp: number;
+  packetCount: number;
+  octetCount: number;
+  runRtcp(): Promise<void>;
+  dtlsTransport?: {
+    srtp?: { localContext?: WeriftSrtpContext };
+    iceTransport: { connection: { send(data: Buffer): Promise<void> } };
+  };
+};
+
+/**
+ * The send path without werift's per-packet RtpPacket clone and SRTP object churn: each packet is
+ * written once into its SRTP bytes (srtpWriter.ts) and handed to werift's ICE connection. werift
+ * still sends the RTCP sender reports (we keep its counters current) and parses NACKs; we answer
+ * them from our own history, since werift's holds only what passed through its sendRtp. Returns
+ * null (use werift's sendRtp) for anything it does not know: another SRTP profile, or a header
+ * extension other than mid, abs-send-time and playout-delay (e.g. transport-cc).
+ */
+function createFastPath(sender: RTCRtpSender, playoutDelayId: number | undefined): FastPath | null {
+  const s = sender as unknown as WeriftSenderInternals;
+  const context = s.dtlsTransport?.srtp?.localContext;
+  const connection = s.dtlsTransport?.iceTransport.connection;
+  const payloadType = s.codec?.payloadType;
+  if (!context || !connection || payloadType === undefined) return null;
+  let keys: SrtpKeys;
+  if (context.profile === ProtectionProfileAeadAes128Gcm) {
+    keys = { profile: 'gcm', key: context.srtpSessionKey, salt: context.srtpSessionSalt };
+  } else if (context.profile === ProtectionProfileAes128CmHmacSha1_80) {
+    keys = {
+      profile: 'cm',
+      key: context.srtpSessionKey,
+      salt: context.srtpSessionSalt,
+      authKey: context.srtpSessionAuthTag,
+    };
+  } else return null;
+  const extensions: RtpExtension[] = [];
+  let absSendTimeId: number | undefined;
+  const negotiated = (sender as unknown as { headerExtensions: Array<{ uri: string; id: number }> })
+    .headerExtensions;
+  for (const e of negotiated) {
+    if (e.uri === 'urn:ietf:params:rtp-hdrext:sdes:mid') {
+      if (s.mid) extensions.push({ id: e.id, payload: Buffer.from(s.mid) });
+    } else if (e.uri === 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time') {
+      absSendTimeId = e.id;
+    } else if (e.uri === PLAYOUT_DELAY_URI && e.id === playoutDelayId) {
+      extensions.push({ id: e.id, payload: PLAYOUT_DELAY_ZERO });
+    } else return null;
+  }
+  const writer = new SrtpWriter(keys, { ssrc: s.ssrc, payloadType, extensions, absSendTimeId });
+  const history = new RtpHistory();
+  const ignore = () => {};
+  sender.onGenericNack.subscribe((nack) => {
+    for (const seq of nack.lost) {
+      const p = history.get(seq);
+      if (!p) continue;
+      const now = performance.timeOrigin + performance.now();
+      const packet = writer.protect(p.payload, seq, p.timestamp, p.marker, now, p.roc);
+      connection.send(packet).catch(ignore);
+    }
+  });
+  let rtcpStarted = false;
+  return {
+    send(payload, sequenceNumber, timestamp, marker) {
+      const packet = writer.protect(payload, sequenceNumber, timestamp, marker);
+      const roc = writer.rolloverCounter;
+      history.put({ payload, sequenceNumber, timestamp, marker, roc });
+      connection.send(packet).catch(ignore);
+      // What werift's sender reports need: counters, and the NTP/RTP time pair once per frame.
+      s.packetCount = (s.packetCount + 1) >>> 0;
+      s.octetCount += payload.length;
+      if (marker || !rtcpStarted) {
+        s.ntpTimestamp = ntpTime();
+        s.rtpTimestamp = timestamp;
+      }
+      if (!rtcpStarted) {
+        rtcpStarted = true;
+        s.runRtcp().catch(ignore);
+      }
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { handleControlMessage, helloMessage } from '../session/controlMessages.j
 import { Session } from '../session/Session.js';
 import type { SessionRegistry } from '../session/SessionRegistry.js';
 import { AvatarPeer, type IceOptions } from './AvatarPeer.js';
+import { type SilenceWatch, watchSilence } from './silenceWatch.js';
 import type { SdpFragment } from './trickle.js';
 
 type SessionOptions = {
@@ -14,6 +15,8 @@ type SessionOptions = {
   logger: Logger;
   /** How long the viewer has to complete ICE and DTLS after the answer (or our offer). */
   handshakeTimeoutMs: number;
+  /** How long a connected viewer may send no RTCP before it counts as gone (default 6 s). */
+  receiverSilenceTimeoutMs?: number | undefined;
 };
 
 /**
@@ -58,8 +61,17 @@ function startSession(peer: AvatarPeer, opts: SessionOptions): Session {
   });
   const log = opts.logger.child({ session: session.id, avatar: opts.avatar.id });
   peer.onKeyframeRequest(() => session.requestKeyframe());
+  // Once connected, a viewer that stops sending RTCP has vanished without DELETE: end it.
+  let silence: SilenceWatch | undefined;
+  const silenceMs = opts.receiverSilenceTimeoutMs ?? 6000;
+  peer.onReceiverRtcp(() => silence?.heard());
   peer.onStateChange((state) => {
     log.debug({ state }, 'peer state');
+    if (state === 'connected' && !silence && !session.closed) {
+      silence = watchSilence(silenceMs, () =>
+        session.close(`viewer gone: no RTCP for ${silenceMs / 1000} s`),
+      );
+    }
     if (state === 'connected') log.info('viewer connected');
     if (state === 'failed' || state === 'closed') session.close(`connection ${state}`);
   });
@@ -80,7 +92,10 @@ function startSession(peer: AvatarPeer, opts: SessionOptions): Session {
     if (!peer.ready) session.close('handshake timeout');
   }, opts.handshakeTimeoutMs);
   handshake.unref();
-  session.once('closed', () => clearTimeout(handshake));
+  session.once('closed', () => {
+    clearTimeout(handshake);
+    silence?.stop();
+  });
   opts.registry.add(session);
   log.info('session created');
   peers.set(session, peer);

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { type RunningServer, startServer } from '../../src/server.js';
@@ -12,7 +12,10 @@ export const SPEAKING_FRAMES = 40;
 export type TestServer = RunningServer & { dirs: MarkerAvatarDir; stop(): Promise<void> };
 
 /** The real server on a free loopback port, serving a marker avatar as `default`. */
-export async function startTestServer(overrides: ConfigInput = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: ConfigInput = {},
+  options: { logger?: Logger } = {},
+): Promise<TestServer> {
   const dirs = await makeMarkerVideos({
     idleFrames: IDLE_FRAMES,
     speakingFrames: SPEAKING_FRAMES,
@@ -30,10 +33,12 @@ export async function startTestServer(overrides: ConfigInput = {}): Promise<Test
     x264Preset: 'ultrafast',
     // Marker clips must keep every frame: tests count on loops of exactly 50 and 40 frames.
     loopTrim: false,
+    // Tests create many sessions from one address; the rate-limit test turns it on.
+    sessionRateLimit: { perMinute: 0, burst: 1 },
     ...overrides,
   });
   const server = await startServer(config, {
-    logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
+    logger: options.logger ?? pino({ level: process.env.TEST_LOG ?? 'silent' }),
   });
   await server.compiled;
   return {
