@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,5 +140,23 @@ describe('loop compiler', () => {
     await expect(
       compileAvatar({ id: 'broken', clips: { idle: broken, speaking: broken } }, options),
     ).rejects.toThrow(/broken\.mp4/);
+  });
+
+  it('fails cleanly when ffmpeg dies mid-encode, leaving no cache file, and a later run compiles', async () => {
+    // An ffmpeg that works, except that an encode (raw frames on stdin) is killed after a moment.
+    const dying = join(dirs.root, 'dying-ffmpeg.sh');
+    writeFileSync(
+      dying,
+      `#!/bin/sh\ncase "$*" in *rawvideo*pipe:0*) ${options.ffmpegPath} "$@" & pid=$!; sleep 0.2; kill -9 $pid 2>/dev/null; exit 137;; esac\nexec ${options.ffmpegPath} "$@"\n`,
+    );
+    chmodSync(dying, 0o755);
+    const cacheDir = join(dirs.root, 'dying-cache');
+    const failed = compileAvatar(source(), { ...options, ffmpegPath: dying, cacheDir });
+    await expect(failed).rejects.toThrow(/encoding with x264: ffmpeg exited with code 137/);
+    const left = existsSync(cacheDir) ? readdirSync(cacheDir) : [];
+    expect(left).toEqual([]); // no half-written cache entry
+    const retried = await compileAvatar(source(), { ...options, cacheDir });
+    expect(retried.fromCache).toBe(false);
+    expect(readdirSync(cacheDir).filter((f) => f.endsWith('.avatar'))).toHaveLength(1);
   });
 });

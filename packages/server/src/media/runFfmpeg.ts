@@ -93,6 +93,9 @@ export function runFfmpeg(
       );
     });
   });
+  // ffmpeg can fail while the caller is still writing frames, before it awaits `done`: mark the
+  // rejection handled here so it never becomes an unhandled rejection (which ends the process).
+  done.catch(() => {});
   return {
     stdout: child.stdout,
     write(chunk) {
