@@ -10,6 +10,9 @@
  *
  *   npx tsx bench/capacity.ts [--warmup 10] [--measure 30] [--steps 10,20,40,80,160,320]
  *     [--baseline-steps 2,4,8,12,16] [--only avatar|baseline] [--prof-dir DIR]
+ *
+ * `SEND_SLICES=k` in the environment sets the avatar server's `sendSlices` (SessionRegistry.ts);
+ * `SERVER_NODE_ARGS='--max-semi-space-size=32'` passes Node flags to the server process.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -91,7 +94,10 @@ async function runMode(
   o: Required<Omit<CapacityOptions, 'only' | 'profDir'>> & { profDir?: string | undefined },
 ) {
   const twoCores = availableParallelism() >= 2;
-  const profArgs = o.profDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profDir}`] : [];
+  const profArgs = [
+    ...(o.profDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profDir}`] : []),
+    ...(process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  ];
   const server = child(
     'bench/capacityServer.ts',
     [mode, RAW_FILE],
@@ -121,7 +127,8 @@ async function runMode(
       const server_ = s.stats as Record<string, number>;
       const recv = r.report as Record<string, number>;
       const expectedFrames = Math.round(o.measureS * 25 * n);
-      // Avatar: late = frames the server sent > 10 ms after their tick. Baseline (no tick):
+      // Avatar: late = frames the server sent > 10 ms after they were due (tick due time + the
+      // offset of the session's send slice). Baseline (no tick):
       // frames that reached the receiver > 10 ms behind the stream's own schedule — reported, not
       // required (x264's output timing jitters by more than that even unloaded), so the baseline
       // passes as long as every encoder keeps up with real time: a bound in its favour.

@@ -52,7 +52,7 @@ export async function createAvatarService(
     clock,
     (err, session) =>
       logger.error({ err, session: session.id }, 'session failed on a frame tick; ending it'),
-    { switchWaitFrames: config.switchWaitFrames },
+    { switchWaitFrames: config.switchWaitFrames, sendSlices: config.sendSlices },
   );
   let catalog: AvatarCatalog | undefined;
   const metrics = createMetrics({ registry, avatars: () => catalog?.list() ?? [] });

@@ -61,6 +61,11 @@ export const ConfigSchema = z
      * always; 2: up to 80 ms more at 25 fps when that finds a clearly better cut.
      */
     switchWaitFrames: z.number().int().min(0).max(12).default(0),
+    /**
+     * Slices each frame tick's sends are spread over (slice j at j/sendSlices of the period);
+     * 1: every session's frame at the tick, in one burst. See SessionRegistry.ts.
+     */
+    sendSlices: z.number().int().min(1).max(64).default(4),
     /** Sessions this server accepts at once; beyond, new viewers get 503 with Retry-After. */
     maxSessions: z.number().int().min(1).max(100_000).default(500),
     /** Largest size of the compiled-avatar cache folder in MB; oldest files go first. 0: no limit. */

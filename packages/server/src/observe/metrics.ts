@@ -81,7 +81,7 @@ export function createMetrics(opts: {
   });
   mirrored(
     'avatar_frames_late_total',
-    'Frames due on clock ticks that ran more than a third of a period late',
+    'Frames whose send slice started more than a third of a period after it was due (tick + slice offset)',
     () => registry.lateFrames,
   );
   mirrored('avatar_bytes_sent_total', 'H.264 payload bytes sent to viewers', () => {

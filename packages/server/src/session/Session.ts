@@ -59,9 +59,10 @@ const RTP_CLOCK = 90_000;
 
 /**
  * One viewer: a cursor over the shared packetized avatar, its own RTP sequence and timestamp
- * counters, and the speaking state machine. The frame clock drives `onTick`; a speaking change
- * is sent at once as the frame of the upcoming tick (so it never waits for the tick) and that
- * tick is then skipped for this session, keeping one frame per tick and the cadence intact.
+ * counters, and the speaking state machine. The frame clock drives `onTick` (through the
+ * registry's send slices); a speaking change is sent at once as the frame of the tick this session
+ * sends next (so it never waits for the tick or its slice) and that tick is then skipped for this
+ * session, keeping one frame per tick and the cadence intact.
  */
 export class Session extends EventEmitter<SessionEvents> {
   readonly id = randomBytes(16).toString('base64url');
@@ -132,8 +133,8 @@ export class Session extends EventEmitter<SessionEvents> {
       } else {
         this.#pending = { speaking, waiters: [waiter], waitFrames: this.#framesToBestCut() };
       }
-      // Without a wait, the change goes out now as the upcoming tick's frame.
-      if (this.#pending.waitFrames === 0) this.#sendFor(this.#clock.nextTick);
+      // Without a wait, the change goes out now (see #switchTick for which tick's frame it is).
+      if (this.#pending.waitFrames === 0) this.#sendFor(this.#switchTick());
     });
   }
 
@@ -157,6 +158,17 @@ export class Session extends EventEmitter<SessionEvents> {
       }
     }
     return best;
+  }
+
+  /**
+   * The tick whose frame carries an immediate switch: the current tick's if this session has not
+   * sent it yet (the registry sends a tick's frames in slices spread over the period, and this
+   * session's slice has not come), else the upcoming tick's. That tick is then skipped for this
+   * session, so it still sends one frame per tick, in order, with the tick's RTP timestamp.
+   */
+  #switchTick(): number {
+    const next = this.#clock.nextTick;
+    return this.#lastSentTick === next - 2 ? next - 1 : next;
   }
 
   /** A PLI or FIR from the receiver: the next frame is the keyframe version of that frame. */

@@ -45,6 +45,11 @@ export class FrameClock {
     return this.#next;
   }
 
+  /** The clock's time source (the registry schedules its send slices on it). */
+  get time(): TimeSource {
+    return this.#time;
+  }
+
   /** When tick `k` is due, on the time source's scale. */
   dueAt(tick: number) {
     return this.#start + tick * this.periodMs;
