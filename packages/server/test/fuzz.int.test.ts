@@ -10,6 +10,15 @@ import { WhepTestClient } from './support/whepTestClient.js';
  * 1 000 runs of 10 concurrent requests: 10 000 requests. FUZZ_RUNS overrides the count.
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
+/**
+ * CI runs one fixed seed, so a landing never depends on luck; a developer's run explores a new
+ * seed each time (fast-check prints it on failure), and FUZZ_SEED replays one.
+ */
+const SEED = process.env.FUZZ_SEED
+  ? Number(process.env.FUZZ_SEED)
+  : process.env.CI
+    ? 20261129
+    : undefined;
 const BATCH = 10;
 
 let server: TestServer;
@@ -66,7 +75,10 @@ async function check(request: FuzzRequest, other: string) {
     } else {
       expect(JSON.parse(text).offer.sdp, what).toMatch(/^v=0/);
     }
-    expect((await fetch(location!, { method: 'DELETE' })).status, what).toBe(200);
+    // The session may already have ended on its own (an offer whose candidates fail ICE at once,
+    // or a concurrent generated DELETE): a 404 problem then is the right answer.
+    const deleted = await fetch(location!, { method: 'DELETE' });
+    expect([200, 404], what).toContain(deleted.status);
   }
 }
 
@@ -82,7 +94,7 @@ describe('fuzz: generated and mutated requests', () => {
           await Promise.all(requests.map((r) => check(r, encodeURIComponent(other))));
         },
       ),
-      { numRuns: RUNS, seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined },
+      { numRuns: RUNS, seed: SEED },
     );
     const elapsedS = (performance.now() - startedAt) / 1000;
     // Every created session was deleted; the healthy one is the only one left.
