@@ -9,18 +9,14 @@
  * such). Only those sampled packets reach werift's receiver, so it still sends receiver reports;
  * its NACK generator is switched off, so the sparse delivery causes no retransmissions.
  */
+import { RTCPeerConnection, SrtpAuthenticationError } from 'werift';
 import {
-  RTCPeerConnection,
-  RTCRtpHeaderExtensionParameters,
-  SrtpAuthenticationError,
-  useH264,
-  usePLI,
-  useSdesMid,
-} from 'werift';
+  receiverH264,
+  receiverVideoExtensions,
+} from '../packages/server/test/support/receivedFrames.js';
 
 const SAMPLE = 32;
 const LATE_MS = 10;
-const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
 /** Thrown (one shared instance) to make werift drop a packet we counted but did not decrypt. */
 const DROP = new SrtpAuthenticationError('counted, not decrypted (bench sample)');
 
@@ -65,17 +61,10 @@ class Receiver {
       iceUseIpv6: false,
       iceAdditionalHostAddresses: ['127.0.0.1'],
       codecs: {
-        video: [
-          useH264({
-            parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
-            rtcpFeedback: [usePLI()],
-          }),
-        ],
+        video: [receiverH264({ nack: false })],
         audio: [],
       },
-      headerExtensions: {
-        video: [useSdesMid(), new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })],
-      },
+      headerExtensions: { video: receiverVideoExtensions() },
     });
     const { receiver } = this.pc.addTransceiver('video', { direction: 'recvonly' });
     // The server's answer lists NACK; werift would then NACK every packet we did not pass on.

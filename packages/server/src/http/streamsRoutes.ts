@@ -13,7 +13,7 @@ import { answerSession, offerSession } from '../webrtc/openSession.js';
 import { checkAvatarAllowed, requireToken } from './auth.js';
 import { limitSessionCreation } from './rateLimit.js';
 import { baseUrl, sessionUrl } from './sessionUrls.js';
-import { canonicalAvatarId, resolveAvatar, type WhepDeps } from './whepRoutes.js';
+import { canonicalAvatarId, ensureCapacity, resolveAvatar, type WhepDeps } from './whepRoutes.js';
 
 export type StreamsDeps = WhepDeps & {
   videosDir: string;
@@ -64,13 +64,7 @@ export function streamsRoutes(deps: StreamsDeps): Router {
     if (clipPaths !== undefined) checkAvatarAllowed(res, clipPaths);
     else checkAvatarAllowed(res, canonicalAvatarId(deps.catalog, named, deps.defaultAvatar), named);
     const avatar = await avatarFor(deps, parsed.data);
-    if (deps.registry.size >= deps.maxSessions) {
-      throw new AvatarServerError(
-        'server_busy',
-        `this server is at its limit of ${deps.maxSessions} sessions; retry shortly or use another node`,
-        { retryAfterSeconds: 5 },
-      );
-    }
+    ensureCapacity(deps);
     const { session, offer } = await offerSession({
       avatar,
       registry: deps.registry,

@@ -50,6 +50,17 @@ function methodNotAllowed(allow: string[]) {
   };
 }
 
+/** 503 with Retry-After once the server holds `maxSessions` (WHEP and `/streams` alike). */
+export function ensureCapacity(deps: Pick<WhepDeps, 'registry' | 'maxSessions'>) {
+  if (deps.registry.size >= deps.maxSessions) {
+    throw new AvatarServerError(
+      'server_busy',
+      `this server is at its limit of ${deps.maxSessions} sessions; retry shortly or use another node`,
+      { retryAfterSeconds: 5 },
+    );
+  }
+}
+
 /** `default` and the original system's `<name>_default` name the configured default avatar. */
 export function canonicalAvatarId(catalog: AvatarCatalog, id: string, defaultAvatar: string) {
   return id === 'default' || id.endsWith('_default') ? (catalog.get(id) ? id : defaultAvatar) : id;
@@ -129,13 +140,7 @@ export function whepRoutes(deps: WhepDeps): Router {
       async (req, res) => {
         const avatar = resolveAvatar(deps.catalog, String(req.params.avatarId), deps.defaultAvatar);
         checkAvatarAllowed(res, avatar.id, String(req.params.avatarId));
-        if (deps.registry.size >= deps.maxSessions) {
-          throw new AvatarServerError(
-            'server_busy',
-            `this server is at its limit of ${deps.maxSessions} sessions; retry shortly or use another node`,
-            { retryAfterSeconds: 5 },
-          );
-        }
+        ensureCapacity(deps);
         const offer = typeof req.body === 'string' ? req.body : '';
         let opened: Awaited<ReturnType<typeof openSession>>;
         try {

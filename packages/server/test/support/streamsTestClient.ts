@@ -8,8 +8,12 @@ import {
   usePLI,
   useSdesMid,
 } from 'werift';
-import { depacketize } from './depacketize.js';
-import { hasIdr, type ReceivedFrame } from './whepTestClient.js';
+import {
+  FrameAssembler,
+  type ReceivedFrame,
+  receiverH264,
+  receiverVideoExtensions,
+} from './receivedFrames.js';
 
 /** What `POST /streams` answers (the original API). */
 export type StreamCreated = {
@@ -31,28 +35,16 @@ export class StreamsTestClient {
     iceUseIpv6: false,
     iceAdditionalHostAddresses: ['127.0.0.1'],
     codecs: {
-      video: [
-        useH264({
-          parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
-          rtcpFeedback: [useNACK(), usePLI()],
-        }),
-      ],
+      video: [receiverH264()],
       audio: [],
     },
-    headerExtensions: {
-      video: [
-        useSdesMid(),
-        new RTCRtpHeaderExtensionParameters({
-          uri: 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay',
-        }),
-      ],
-    },
+    headerExtensions: { video: receiverVideoExtensions() },
   });
   readonly frames: ReceivedFrame[] = [];
   hello: Record<string, unknown> | undefined;
   control: RTCDataChannel | undefined;
   #replies: Array<(message: Record<string, unknown>) => void> = [];
-  #current: RtpPacket[] = [];
+  #assembler = new FrameAssembler();
 
   constructor() {
     this.pc.onTrack.subscribe((track) => {
@@ -69,23 +61,8 @@ export class StreamsTestClient {
   }
 
   #onRtp(rtp: RtpPacket) {
-    const head = this.#current[0];
-    if (head && head.header.timestamp !== rtp.header.timestamp) this.#current = [];
-    this.#current.push(rtp);
-    if (!rtp.header.marker) return;
-    const first = this.#current[0]!.header.sequenceNumber;
-    const rank = (p: RtpPacket) => (p.header.sequenceNumber - first + 0x10000) & 0xffff;
-    const packets = this.#current.sort((a, b) => rank(a) - rank(b));
-    this.#current = [];
-    const annexB = depacketize(packets.map((p) => p.payload));
-    this.frames.push({
-      annexB,
-      timestamp: rtp.header.timestamp,
-      keyframe: hasIdr(annexB),
-      receivedAt: performance.now(),
-      firstSequence: packets[0]!.header.sequenceNumber,
-      extensions: packets[0]!.header.extensions,
-    });
+    const frame = this.#assembler.push(rtp);
+    if (frame) this.frames.push(frame);
   }
 
   /** Applies the server's offer and returns our answer's SDP (non-trickle: with candidates). */

@@ -11,19 +11,14 @@ import {
   usePLI,
   useSdesMid,
 } from 'werift';
-import { depacketize } from './depacketize.js';
+import {
+  FrameAssembler,
+  type ReceivedFrame,
+  receiverH264,
+  receiverVideoExtensions,
+} from './receivedFrames.js';
 
-/** One received picture: its Annex-B bytes and when its last packet arrived. */
-export type ReceivedFrame = {
-  annexB: Buffer;
-  timestamp: number;
-  keyframe: boolean;
-  receivedAt: number;
-  firstSequence: number;
-  extensions: Array<{ id: number; payload: Buffer }>;
-};
-
-const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
+export { hasIdr, type ReceivedFrame } from './receivedFrames.js';
 
 /**
  * A real WebRTC receiver in Node (werift), speaking WHEP to the server as a player would:
@@ -37,7 +32,7 @@ export class WhepTestClient {
   etag = '';
   answer = '';
   control: RTCDataChannel | undefined;
-  #current: RtpPacket[] = [];
+  #assembler = new FrameAssembler();
   #waiters: Array<() => void> = [];
   #controlReplies: Array<(message: Record<string, unknown>) => void> = [];
   /** The server's greeting on the control channel. */
@@ -50,18 +45,13 @@ export class WhepTestClient {
       iceUseIpv6: false,
       iceAdditionalHostAddresses: ['127.0.0.1'],
       codecs: {
-        video: [
-          useH264({
-            parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
-            rtcpFeedback: [useNACK(), usePLI()],
-          }),
-        ],
+        video: [receiverH264()],
         audio: [
           new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 }),
         ],
       },
       headerExtensions: {
-        video: [useSdesMid(), new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })],
+        video: receiverVideoExtensions(),
       },
     });
     const video = this.pc.addTransceiver('video', { direction: 'recvonly' });
@@ -82,24 +72,9 @@ export class WhepTestClient {
 
   #onRtp(rtp: RtpPacket) {
     this.#remoteSsrc = rtp.header.ssrc;
-    const head = this.#current[0];
-    if (head && head.header.timestamp !== rtp.header.timestamp) this.#current = [];
-    this.#current.push(rtp);
-    if (!rtp.header.marker) return;
-    // Order by sequence number relative to the first packet, so a frame spanning 65535 → 0 sorts right.
-    const first = this.#current[0]!.header.sequenceNumber;
-    const rank = (p: RtpPacket) => (p.header.sequenceNumber - first + 0x10000) & 0xffff;
-    const packets = this.#current.sort((a, b) => rank(a) - rank(b));
-    this.#current = [];
-    const annexB = depacketize(packets.map((p) => p.payload));
-    this.frames.push({
-      annexB,
-      timestamp: rtp.header.timestamp,
-      keyframe: hasIdr(annexB),
-      receivedAt: performance.now(),
-      firstSequence: packets[0]!.header.sequenceNumber,
-      extensions: packets[0]!.header.extensions,
-    });
+    const frame = this.#assembler.push(rtp);
+    if (!frame) return;
+    this.frames.push(frame);
     for (const wake of this.#waiters.splice(0)) wake();
   }
 
@@ -160,19 +135,4 @@ export class WhepTestClient {
   async close() {
     await this.pc.close();
   }
-}
-
-/** True when an Annex-B access unit contains an IDR slice (NAL type 5). */
-export function hasIdr(annexB: Buffer): boolean {
-  for (let i = 0; i + 3 < annexB.length; i++) {
-    if (
-      annexB[i] === 0 &&
-      annexB[i + 1] === 0 &&
-      annexB[i + 2] === 1 &&
-      (annexB[i + 3]! & 0x1f) === 5
-    ) {
-      return true;
-    }
-  }
-  return false;
 }
