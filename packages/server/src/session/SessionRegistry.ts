@@ -1,3 +1,4 @@
+import { CONFIG_DEFAULTS } from '../config/defaults.js';
 import type { FrameClock } from './frameClock.js';
 import {
   emptySessionStats,
@@ -28,9 +29,6 @@ export type RegistryObserver = {
   /** After each slice of a tick has been sent (the capacity benchmark's late-frame count). */
   sliceSent?(report: SliceReport): void;
 };
-
-/** Send slices per tick by default: 4 at 25 fps puts a slice every 10 ms (docs/benchmarks.md). */
-export const DEFAULT_SEND_SLICES = 4;
 
 /**
  * Every live session, ticked together by one frame clock. WHEP sessions (and later the original
@@ -75,12 +73,13 @@ export class SessionRegistry {
   constructor(
     clock: FrameClock,
     onError: (err: unknown, session: Session) => void = () => {},
+    /** Settings `switchWaitFrames` and `sendSlices`; their defaults come from the config schema. */
     options: { switchWaitFrames?: number; sendSlices?: number } = {},
   ) {
     this.#clock = clock;
     this.#onError = onError;
-    this.switchWaitFrames = options.switchWaitFrames ?? 0;
-    this.sendSlices = Math.max(1, Math.floor(options.sendSlices ?? DEFAULT_SEND_SLICES));
+    this.switchWaitFrames = options.switchWaitFrames ?? CONFIG_DEFAULTS.switchWaitFrames;
+    this.sendSlices = Math.max(1, Math.floor(options.sendSlices ?? CONFIG_DEFAULTS.sendSlices));
     this.#slices = Array.from({ length: this.sendSlices }, () => new Set<Session>());
     this.#sliceOffsetMs = clock.periodMs / this.sendSlices;
     clock.onTick((tick) => {
