@@ -113,4 +113,15 @@ describe('createAvatarRouter in an existing express app', () => {
       /no AI model.*frameProcessor/,
     );
   });
+
+  it('has the configuration’s default limits without being given any (sessionRateLimit: 20 at once)', async () => {
+    // Refused attempts count too, so this needs no session: POST without a token until 429.
+    const statuses: number[] = [];
+    for (let i = 0; i < 25 && !statuses.includes(429); i++) {
+      statuses.push((await post('/api/avatar/streams', {}, null)).status);
+    }
+    expect(statuses.at(-1)).toBe(429);
+    // The earlier tests of this file made a few requests from this address as well.
+    expect(statuses.length).toBeLessThanOrEqual(20);
+  });
 });

@@ -249,7 +249,7 @@ export class AvatarPeer implements ViewerPeer {
 
   /**
    * Any RTCP the receiver sends about our stream: receiver reports (about one a second from
-   * browsers and werift), PLI, NACK, REMB. Its silence means the viewer is gone (see openSession).
+   * browsers and werift), PLI, NACK, REMB. Its silence means the viewer is gone (see session/SessionFactory.ts).
    */
   onReceiverRtcp(listener: () => void) {
     this.#sender.onRtcp.subscribe(() => listener());
