@@ -1,12 +1,7 @@
 import {
   type RTCDataChannel,
   RTCPeerConnection,
-  RTCRtpHeaderExtensionParameters,
   type RtpPacket,
-  useH264,
-  useNACK,
-  usePLI,
-  useSdesMid,
 } from 'werift';
 import {
   FrameAssembler,
