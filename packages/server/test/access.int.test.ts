@@ -126,6 +126,22 @@ describe('tokens', () => {
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(response.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
+    // The SDK's HTTP speaking change and DELETE from another origin are preflighted too.
+    for (const [path, method] of [
+      ['/whep/sessions/any/speaking', 'POST'],
+      ['/whep/sessions/any', 'DELETE'],
+    ] as const) {
+      const preflight = await fetch(`${server.url}${path}`, {
+        method: 'OPTIONS',
+        headers: {
+          Origin: 'https://app.example',
+          'Access-Control-Request-Method': method,
+          'Access-Control-Request-Headers': 'authorization,content-type',
+        },
+      });
+      expect(preflight.status, path).toBe(204);
+      expect(preflight.headers.get('access-control-allow-methods')).toContain(method);
+    }
   });
 
   it('allows only the configured CORS origins (corsOrigins)', async () => {

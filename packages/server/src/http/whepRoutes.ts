@@ -198,7 +198,12 @@ export function whepRoutes(deps: RouteDeps): Router {
     .get(deps.sessionAccess, (_req, res) => {
       res.json({ speaking: ownedSession(res).session.speaking });
     })
-    .all(methodNotAllowed(['POST', 'GET']));
+    // A CORS preflight (a page on another origin posting JSON, with a token): cors() set the
+    // headers; without this it was a 405 and the browser refused the switch.
+    .options((_req, res) => {
+      res.status(204).end();
+    })
+    .all(methodNotAllowed(['POST', 'GET', 'OPTIONS']));
 
   return router;
 }
