@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { AvatarServerError } from '../lib/errors.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import { handleControlMessage, helloMessage } from './controlMessages.js';
-import { Session } from './Session.js';
+import type { Session } from './Session.js';
 import type { SessionRegistry } from './SessionRegistry.js';
 import { type SilenceWatch, watchSilence } from './silenceWatch.js';
 import type { PeerFactory, RemoteCandidate, ViewerPeer } from './viewerPeer.js';
@@ -133,9 +133,9 @@ export class OwnedSession {
 
 /**
  * The one place that creates a session: it asks the peer factory for the viewer's connection,
- * builds the Session on the registry's clock, wires the two (PLI → keyframe, control channel →
- * speaking, connection lost, handshake and receiver-silence timeouts → session ended and peer
- * closed), registers it, and keeps the handle until the session ends.
+ * has the registry open a Session on it (the registry's clock and settings), wires the two
+ * (PLI → keyframe, control channel → speaking, connection lost, handshake and receiver-silence
+ * timeouts → session ended and peer closed), and keeps the handle until the session ends.
  */
 export class SessionFactory {
   #live = new Map<string, OwnedSession>();
@@ -187,9 +187,7 @@ export class SessionFactory {
     options: { candidates: number; answerKey?: string },
   ): OwnedSession {
     const { registry, timeouts } = this.deps;
-    const session = new Session(avatar, registry.clock, peer, {
-      switchWaitFrames: registry.switchWaitFrames,
-    });
+    const session = registry.open(avatar, peer);
     const owned = new OwnedSession(session, peer, owner, options);
     const log = this.deps.logger.child({ session: session.id, avatar: avatar.id });
     peer.onKeyframeRequest(() => session.requestKeyframe());
@@ -226,7 +224,6 @@ export class SessionFactory {
       void peer.close();
     });
     this.#live.set(session.id, owned);
-    registry.add(session);
     log.info('session created');
     return owned;
   }

@@ -1,11 +1,8 @@
 import { CONFIG_DEFAULTS } from '../config/defaults.js';
+import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import type { FrameClock } from './frameClock.js';
-import {
-  emptySessionStats,
-  type Session,
-  type SessionStats,
-  type SpeakingChange,
-} from './Session.js';
+import { emptySessionStats, Session, type SessionStats, type SpeakingChange } from './Session.js';
+import type { VideoSender } from './videoSender.js';
 
 /**
  * One slice of a tick's sends: `sessions` frames went out between `startLateMs` and `endLateMs`
@@ -150,6 +147,18 @@ export class SessionRegistry {
     const sum = { ...this.#closedTotals };
     for (const session of this.#sessions.values()) addStats(sum, session.stats);
     return sum;
+  }
+
+  /**
+   * A new session for `avatar`, sending through `sender`, on this registry's clock and with its
+   * settings (`switchWaitFrames`), added at once. The session factory calls this.
+   */
+  open(avatar: PacketizedAvatar, sender: VideoSender): Session {
+    const session = new Session(avatar, this.#clock, sender, {
+      switchWaitFrames: this.switchWaitFrames,
+    });
+    this.add(session);
+    return session;
   }
 
   add(session: Session) {
