@@ -46,7 +46,8 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  // One log line per request, with its id (also sent back as X-Request-Id); scrapes are not logged.
+  // One log line per request, with its id (also sent back as X-Request-Id); probes and scrapes are
+  // not logged.
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -55,7 +56,9 @@ export function createApp(deps: AppDeps): Express {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+      autoLogging: {
+        ignore: (req) => req.url === '/health' || req.url === '/ready' || req.url === '/metrics',
+      },
       customLogLevel: (_req, res, err) =>
         // 503 is expected (compiling, at the session limit): a warning, not an error.
         res.statusCode === 503

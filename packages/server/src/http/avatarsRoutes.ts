@@ -6,7 +6,8 @@ const round = (n: number) => Math.round(n * 100) / 100;
 
 /** One avatar as `GET /avatars` shows it: state, size, frame rate, frames and naturalness scores. */
 export function describeAvatar(state: AvatarState) {
-  if (state.state !== 'ready') return state;
+  if (state.state === 'compiling') return compilingView(state);
+  if (state.state === 'failed') return { id: state.id, state: state.state, error: state.error };
   const { analysis } = state;
   return {
     id: state.id,
@@ -34,6 +35,16 @@ export function describeAvatar(state: AvatarState) {
       speaking: { start: analysis.seams.speaking.start, end: analysis.seams.speaking.end },
     },
     warnings: analysis.warnings,
+  };
+}
+
+/** A compiling avatar: how far its compile is (0–1) and, once known, the seconds left. */
+export function compilingView(state: Extract<AvatarState, { state: 'compiling' }>) {
+  return {
+    id: state.id,
+    state: state.state,
+    progress: Math.round(state.progress * 1000) / 1000,
+    ...(state.etaSeconds !== undefined ? { etaSeconds: state.etaSeconds } : {}),
   };
 }
 

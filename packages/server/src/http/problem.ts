@@ -25,6 +25,7 @@ const STATUS: Record<ErrorCode, number> = {
   avatar_not_ready: 503,
   avatar_failed: 503,
   server_busy: 503,
+  server_draining: 503,
 };
 
 const TITLE: Record<ErrorCode, string> = {
@@ -50,6 +51,7 @@ const TITLE: Record<ErrorCode, string> = {
   avatar_not_ready: 'Avatar not ready',
   avatar_failed: 'Avatar unavailable',
   server_busy: 'Server busy',
+  server_draining: 'Server shutting down',
 };
 
 export function sendProblem(req: Request, res: Response, err: AvatarServerError) {
@@ -68,6 +70,9 @@ export function sendProblem(req: Request, res: Response, err: AvatarServerError)
         status,
         detail: err.message,
         instance: req.originalUrl,
+        // RFC 9457 extension members: a compiling avatar's progress, for a "preparing" display.
+        ...(err.extra.progress !== undefined ? { progress: err.extra.progress } : {}),
+        ...(err.extra.etaSeconds !== undefined ? { etaSeconds: err.extra.etaSeconds } : {}),
       }),
     );
 }

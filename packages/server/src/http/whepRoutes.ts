@@ -78,15 +78,7 @@ export function resolveAvatar(
       id,
       catalog.list().map((a) => a.id),
     );
-  if (state.state === 'compiling') {
-    throw new AvatarServerError(
-      'avatar_not_ready',
-      `avatar '${wanted}' is still compiling; retry shortly`,
-      {
-        retryAfterSeconds: 5,
-      },
-    );
-  }
+  if (state.state === 'compiling') throw AvatarServerError.avatarCompiling(wanted, state);
   if (state.state === 'failed') {
     throw new AvatarServerError(
       'avatar_failed',

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'server_busy'
+  | 'server_draining'
   | 'internal';
 
 /** An error with a code and a message meant for the API user (it becomes the problem's detail). */
@@ -29,9 +30,37 @@ export class AvatarServerError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly extra: { retryAfterSeconds?: number; allow?: string[] } = {},
+    readonly extra: {
+      retryAfterSeconds?: number;
+      allow?: string[];
+      /** A compiling avatar's progress (0–1) and seconds left: extension members of the problem. */
+      progress?: number;
+      etaSeconds?: number | undefined;
+    } = {},
   ) {
     super(message);
+  }
+
+  /**
+   * 503 for an avatar still compiling, carrying how far it is so a page can show it without
+   * asking again; Retry-After is the time left when known (1–5 s), else 5 s.
+   */
+  static avatarCompiling(
+    id: string,
+    compile: { progress: number; etaSeconds?: number | undefined },
+  ) {
+    const percent = Math.floor(compile.progress * 100);
+    const left = compile.etaSeconds !== undefined ? `, about ${compile.etaSeconds} s left` : '';
+    return new AvatarServerError(
+      'avatar_not_ready',
+      `avatar '${id}' is still compiling (${percent} %${left}); retry shortly`,
+      {
+        retryAfterSeconds:
+          compile.etaSeconds !== undefined ? Math.min(5, Math.max(1, compile.etaSeconds)) : 5,
+        progress: Math.round(compile.progress * 1000) / 1000,
+        etaSeconds: compile.etaSeconds,
+      },
+    );
   }
 
   static avatarNotFound(id: string, known: string[]) {
