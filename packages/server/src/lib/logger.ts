@@ -33,18 +33,24 @@ const REDACTED = [
   '*.tokenSecret',
 ];
 
+/** Where log lines go: stdout, or a stream a test reads. */
+export type LogOutput = { write(text: string): unknown; isTTY?: boolean; columns?: number };
+
 /** The server's logger: pino, JSON lines on stdout or readable lines (lib/prettyLog.ts). */
 export function createLogger(
   level: string,
   format: LogFormat = 'json',
-  stdout: NodeJS.WriteStream = process.stdout,
+  stdout: LogOutput = process.stdout,
 ): Logger {
   const options = {
     level,
     base: undefined,
     redact: { paths: REDACTED, censor: '[redacted]' },
   };
-  if (format === 'json') return pino(options);
+  if (format === 'json') {
+    // pino's own stdout writer unless told otherwise.
+    return stdout === process.stdout ? pino(options) : pino(options, stdout);
+  }
   const terminal = stdout.isTTY === true;
   return pino(
     options,

@@ -79,9 +79,11 @@ function progressText(record: LogRecord): string {
   const width = 24;
   const done = Math.round(fraction * width);
   const what = [record.phase, record.loop].filter((x) => typeof x === 'string').join(' ');
-  const eta = typeof record.etaSeconds === 'number' ? `, about ${record.etaSeconds} s left` : '';
+  const eta = typeof record.etaSeconds === 'number' ? `about ${record.etaSeconds} s left` : '';
+  const tail = [what, eta].filter(Boolean).join(', ');
   const percent = `${Math.floor(fraction * 100)} %`.padStart(5);
-  return `${PROGRESS_MESSAGE} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${percent}  ${what}${eta}`;
+  const bar = `[${'#'.repeat(done)}${'.'.repeat(width - done)}]`;
+  return `${PROGRESS_MESSAGE} ${bar} ${percent}${tail ? `  ${tail}` : ''}`;
 }
 
 export const isProgressRecord = (record: LogRecord) =>

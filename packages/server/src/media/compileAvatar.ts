@@ -178,14 +178,15 @@ export async function compileAvatar(
     }
     const planAnalysis = (idle: number, speaking: number) =>
       meter.plan('analysis', idle * idle + speaking * speaking + idle * speaking, pairCost);
+    // The whole plan first (a share reported never moves back), then the reading it counts as done.
     for (const name of LOOP_NAMES) {
       meter.plan(`read:${name}`, frames[name], STEP_COST.read);
-      meter.finish(`read:${name}`);
       meter.plan(`decode:${name}`, frames[name], STEP_COST.decode);
       meter.plan(`thumbnails:${name}`, frames[name], STEP_COST.thumbnail);
       planEncode(name, frames[name]);
     }
     planAnalysis(frames.idle, frames.speaking);
+    for (const name of LOOP_NAMES) meter.finish(`read:${name}`);
     for (const name of LOOP_NAMES) {
       meter.phase('decoding', name);
       decoded[name] = await decodeClip({

@@ -42,13 +42,16 @@ const ETA_MIN_MS = 1500;
 /**
  * Counts the work of one compile in steps (reading, decoding, thumbnails, analysis and encoding of
  * each loop), each planned with a number of units and a cost per unit, and reports the share done.
- * A step may be planned again when its size becomes known (the loop span after the analysis): the
- * share only moves forward as long as plans shrink, which is how they change.
+ * A step may be planned again when its size becomes known (the frames decoded, the loop span after
+ * the analysis); the share reported never moves back, so plan the whole compile before any step
+ * reports work done.
  */
 export class CompileMeter {
   #steps = new Map<string, { planned: number; done: number; cost: number }>();
   #started = performance.now();
   #phase: CompilePhase = 'reading';
+  /** Never report less than before: a plan corrected upward by a frame must not move it back. */
+  #highest = 0;
   #loop: LoopName | undefined;
   #onChange: (progress: CompileProgress) => void;
 
@@ -88,7 +91,8 @@ export class CompileMeter {
       planned += step.planned * step.cost;
       done += step.done * step.cost;
     }
-    const progress = planned > 0 ? Math.min(1, done / planned) : 0;
+    const progress = Math.max(this.#highest, planned > 0 ? Math.min(1, done / planned) : 0);
+    this.#highest = progress;
     const elapsed = performance.now() - this.#started;
     const etaSeconds =
       progress >= ETA_MIN_PROGRESS && elapsed >= ETA_MIN_MS
