@@ -21,23 +21,23 @@ export type CompileProgress = {
  */
 export const STEP_COST = {
   /** Reading a clip (its header and a full decode pass), per frame of the clip. */
-  read: 0.45,
+  read: 0.55,
   /** Decoding, scaling and cropping to the square, per frame. */
-  decode: 0.45,
+  decode: 0.55,
   /** Thumbnails of the decoded frames, per frame. */
-  thumbnail: 0.5,
+  thumbnail: 0.7,
   /**
    * The seam and cut analysis compares every pair of frames on 64×64 thumbnails, whatever the size:
    * per pair of frames at 512 px, scaled by (512 / size)² like the encoder's cost.
    */
-  analysisPair: 0.0035,
+  analysisPair: 0.0045,
   /** One frame through the encoder (main chain and switch-in chains alike). */
   encode: 1,
 };
 
 /** Before this share of the work and this many seconds, the rate says too little for an estimate. */
-const ETA_MIN_PROGRESS = 0.03;
-const ETA_MIN_MS = 1500;
+const ETA_MIN_PROGRESS = 0.1;
+const ETA_MIN_MS = 3000;
 
 /**
  * Counts the work of one compile in steps (reading, decoding, thumbnails, analysis and encoding of
