@@ -44,8 +44,9 @@ export function runFfmpeg(
   what: string,
   options: { timeoutMs?: number; onFrames?: (frames: number) => void } = {},
 ): FfmpegRun {
-  // `-progress` goes to a fourth pipe, so stdout (frames, a stream) and stderr (errors) stay clean.
-  const progress = options.onFrames ? ['-progress', 'pipe:3', '-stats_period', '0.5'] : [];
+  // `-progress` goes to a fourth pipe, so stdout (frames, a stream) and stderr (errors) stay clean;
+  // ffmpeg writes a block every 0.5 s (its default stats period, not set: older builds lack it).
+  const progress = options.onFrames ? ['-progress', 'pipe:3'] : [];
   const child = spawn(ffmpegPath, ['-hide_banner', '-loglevel', 'error', ...progress, ...args], {
     stdio: ['pipe', 'pipe', 'pipe', ...(options.onFrames ? (['pipe'] as const) : [])],
   });
