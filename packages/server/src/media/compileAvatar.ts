@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { PROGRESS_MESSAGE } from '../lib/prettyLog.js';
 import { type AnalysisOptions, analyzeLoops } from './analysis/analyzeLoops.js';
 import { thumbnails } from './analysis/thumbnails.js';
 import { cacheKey, readCachedAvatar, writeCachedAvatar } from './avatarCache.js';
@@ -43,10 +44,10 @@ export type CompileOptions = {
   progressLogMs?: number;
 };
 
-/** The message of the progress lines; lib/prettyLog.ts draws them as a bar in a terminal. */
-export const PROGRESS_MESSAGE = 'compiling';
-
-/** Progress to `onProgress` every time, to the log at most every `everyMs`. */
+/**
+ * Progress to `onProgress` every time, to the log at most every `everyMs` (as PROGRESS_MESSAGE
+ * lines, which lib/prettyLog.ts draws as a bar in a terminal).
+ */
 function reportProgress(log: Logger, opts: CompileOptions) {
   const everyMs = opts.progressLogMs ?? 5000;
   let lastLog = performance.now();
