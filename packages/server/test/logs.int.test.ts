@@ -4,24 +4,28 @@ import { startTestServer, type TestServer } from './support/testServer.js';
 import { WhepTestClient } from './support/whepTestClient.js';
 
 /**
- * `--log-level debug` shows what the media path decided for a session (webrtc/, session/), each line
- * naming the module and the session, so a user can see why a session ended.
+ * What the server logs, read from its real logger: at debug, what the media path decided for a
+ * session (webrtc/, session/), each line naming the module and the session, so a user can see
+ * why a session ended; and never a token, whatever the level.
  */
 
 type LogLine = Record<string, unknown> & { msg: string; level: number };
 
-let server: TestServer;
-const lines: LogLine[] = [];
-beforeAll(async () => {
+/** A debug-level pino logger whose lines (and raw text) the test reads. */
+function capturingLogger() {
+  const lines: LogLine[] = [];
+  let text = '';
   const logger = pino(
     { level: 'debug', base: undefined },
-    { write: (s: string) => lines.push(JSON.parse(s)) },
+    {
+      write: (s: string) => {
+        text += s;
+        lines.push(JSON.parse(s));
+      },
+    },
   );
-  server = await startTestServer({ receiverSilenceTimeoutMs: 2000 }, { logger });
-});
-afterAll(async () => {
-  await server?.stop();
-});
+  return { logger, lines, text: () => text };
+}
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -34,6 +38,17 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20
 }
 
 describe('media path logs at debug', () => {
+  let server: TestServer;
+  let lines: LogLine[];
+  beforeAll(async () => {
+    const capture = capturingLogger();
+    lines = capture.lines;
+    server = await startTestServer({ receiverSilenceTimeoutMs: 2000 }, { logger: capture.logger });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
   it('a session from connection to a vanished viewer: ICE, DTLS, first frame, switch, keyframe request, and the reason it ended', async () => {
     const client = new WhepTestClient();
     expect((await client.connect(`${server.url}/whep/avatars/default`)).status).toBe(201);
@@ -76,5 +91,43 @@ describe('media path logs at debug', () => {
     );
     // Every media-path line is at debug: none of this is written at the default level (info).
     expect(lines.filter((l) => l.module !== undefined && l.level !== 20)).toEqual([]);
+  });
+});
+
+describe('tokens in logs', () => {
+  const TOKEN = 'static-token-never-logged-0001';
+  const SECRET = 'signing-secret-never-logged-0123456789';
+  let server: TestServer;
+  let capture: ReturnType<typeof capturingLogger>;
+  beforeAll(async () => {
+    capture = capturingLogger();
+    server = await startTestServer(
+      { tokens: [TOKEN], tokenSecret: SECRET },
+      { logger: capture.logger },
+    );
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('neither a valid nor a wrong Bearer token, nor the configured secret, reaches the log', async () => {
+    const post = (token: string) =>
+      fetch(`${server.url}/whep/avatars/default`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${token}` },
+        body: 'v=0\r\n',
+      });
+    expect((await post(TOKEN)).status).toBe(400); // past the token check, then a bad offer
+    expect((await post('wrong-token-never-logged-02')).status).toBe(401);
+    const requests = await until('both requests to be logged', () => {
+      const found = capture.lines.filter((l) =>
+        (l.req as { url?: string })?.url?.startsWith('/whep'),
+      );
+      return found.length >= 2 ? found : undefined;
+    });
+    expect(requests.map((l) => (l.res as { statusCode: number }).statusCode).sort()).toEqual([
+      400, 401,
+    ]);
+    expect(capture.text()).not.toMatch(/never-logged/);
   });
 });
