@@ -95,7 +95,7 @@ export class CompileMeter {
     this.#highest = progress;
     const elapsed = performance.now() - this.#started;
     const etaSeconds =
-      progress >= ETA_MIN_PROGRESS && elapsed >= ETA_MIN_MS
+      progress >= ETA_MIN_PROGRESS && progress < 1 && elapsed >= ETA_MIN_MS
         ? Math.ceil(((1 - progress) / progress) * (elapsed / 1000))
         : undefined;
     return { phase: this.#phase, loop: this.#loop, progress, etaSeconds };
