@@ -77,15 +77,17 @@ describe('a first compile', () => {
   });
 
   it('/ready is 503 with the progress while the default avatar compiles, /avatars and WHEP show the progress rising, then /ready is 200 and the ready line is logged', async () => {
-    // Long enough clips that the compile lasts a few seconds (about 7,000 frames to encode).
-    dirs = await makeMarkerVideos({ idleFrames: 300, speakingFrames: 250, size: 256 });
+    // Clips long enough that the compile lasts seconds (reading, decoding and the analysis of
+    // 550 frames, 7,000 frames to encode), at a size and preset that leave the CPU to other tests.
+    dirs = await makeMarkerVideos({ idleFrames: 300, speakingFrames: 250, size: 128 });
     const { logger, lines } = capturingLogger('info');
     const config = parseConfig({
       port: 0,
       host: '127.0.0.1',
       videosDir: dirs.videosDir,
       cacheDir: dirs.cacheDir,
-      size: 256,
+      size: 128,
+      x264Preset: 'ultrafast',
       loopTrim: false,
       sessionRateLimit: { perMinute: 0, burst: 1 },
     });

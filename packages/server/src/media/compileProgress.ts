@@ -17,7 +17,9 @@ export type CompileProgress = {
  * measured on the default avatar (docs/benchmarks.md, "Compile progress"). They need only be
  * roughly right: progress counts work really done (frames ffmpeg reports, steps finished), and the
  * time left is extrapolated from the rate observed so far, so an error here bends the estimate a
- * little early on and not at all at the end.
+ * little early on and not at all at the end. Measured at 512 px with x264 `veryfast`: other sizes
+ * scale the analysis (whose cost does not grow with the size) by (512 / size)²; presets are not
+ * modelled (with `ultrafast` the encode is cheaper than weighted, so the bar runs ahead of it).
  */
 export const STEP_COST = {
   /** Reading a clip (its header and a full decode pass), per frame of the clip. */
