@@ -17,9 +17,10 @@ export type CompileProgress = {
  * measured on the default avatar (docs/benchmarks.md, "Compile progress"). They need only be
  * roughly right: progress counts work really done (frames ffmpeg reports, steps finished), and the
  * time left is extrapolated from the rate observed so far, so an error here bends the estimate a
- * little early on and not at all at the end. Measured at 512 px with x264 `veryfast`: other sizes
- * scale the analysis (whose cost does not grow with the size) by (512 / size)²; presets are not
- * modelled (with `ultrafast` the encode is cheaper than weighted, so the bar runs ahead of it).
+ * little early on and not at all at the end. Measured at 512 px with x264 `veryfast`; for other
+ * sizes the analysis (whose cost does not grow with the size) is scaled by (512 / size)², which
+ * over-weights it well below 512 px (a 128 px encode is not 16× cheaper a frame). Presets are not
+ * modelled: with `ultrafast` the encode takes a smaller share of the time than of the bar.
  */
 export const STEP_COST = {
   /** Reading a clip (its header and a full decode pass), per frame of the clip. */
