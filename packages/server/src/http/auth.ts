@@ -7,7 +7,7 @@ import { verifyToken } from '../lib/signedToken.js';
  * Bearer tokens for creating sessions: static tokens (setting `tokens`, for backends) and
  * short-lived signed ones a backend mints for browsers (setting `tokenSecret`, see
  * lib/signedToken.ts). Session URLs themselves are unguessable and act as the capability for
- * PATCH, DELETE and speaking (notes/whep.md, pitfall 9). With neither configured, anyone may create
+ * PATCH, DELETE and speaking (docs/whep.md, pitfall 9). With neither configured, anyone may create
  * a session. Tokens are compared in constant time and never logged (the request serializer keeps
  * only method, URL and id; the logger redacts `Authorization`). CORS preflights never reach this.
  */

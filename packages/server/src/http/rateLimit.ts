@@ -4,7 +4,7 @@ import { AvatarServerError } from '../lib/errors.js';
 /**
  * Per-client-IP token buckets for session creation (config `sessionRateLimit`): each new session
  * costs a DTLS handshake and a UDP port, so one client must not be able to make hundreds a
- * second (notes/whep.md §1 item 21). `burst` requests at once, then `perMinute` refilled evenly.
+ * second (WHEP §5; docs/whep.md). `burst` requests at once, then `perMinute` refilled evenly.
  */
 export class RateLimiter {
   #buckets = new Map<string, { tokens: number; at: number }>();
