@@ -81,7 +81,7 @@ describe('createAvatarRouter in an existing express app', () => {
     expect(answered.status).toBe(200);
     try {
       await client.waitForFrames(10);
-      expect(client.frames[0]!.keyframe).toBe(true);
+      expect(client.frames[0]!.keyframe, 'the first picture is a keyframe').toBe(true);
     } finally {
       await fetch(body.urls.session, { method: 'DELETE' });
       await client.close();

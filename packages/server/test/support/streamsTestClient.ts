@@ -1,12 +1,7 @@
 import {
   type RTCDataChannel,
   RTCPeerConnection,
-  RTCRtpHeaderExtensionParameters,
   type RtpPacket,
-  useH264,
-  useNACK,
-  usePLI,
-  useSdesMid,
 } from 'werift';
 import {
   FrameAssembler,
@@ -14,6 +9,7 @@ import {
   receiverH264,
   receiverVideoExtensions,
 } from './receivedFrames.js';
+import { waitFor } from './waitFor.js';
 
 /** What `POST /streams` answers (the original API). */
 export type StreamCreated = {
@@ -100,11 +96,7 @@ export class StreamsTestClient {
   }
 
   async waitFor(check: () => boolean, what: string, timeoutMs = 15_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(check, { timeoutMs, what });
   }
 
   waitForFrames(count: number) {

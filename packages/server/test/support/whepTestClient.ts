@@ -3,13 +3,8 @@ import {
   type RTCDataChannel,
   RTCPeerConnection,
   RTCRtpCodecParameters,
-  RTCRtpHeaderExtensionParameters,
   RtcpPayloadSpecificFeedback,
   type RtpPacket,
-  useH264,
-  useNACK,
-  usePLI,
-  useSdesMid,
 } from 'werift';
 import {
   FrameAssembler,
@@ -17,6 +12,7 @@ import {
   receiverH264,
   receiverVideoExtensions,
 } from './receivedFrames.js';
+import { waitFor } from './waitFor.js';
 
 export { hasIdr, type ReceivedFrame } from './receivedFrames.js';
 
@@ -108,11 +104,10 @@ export class WhepTestClient {
   }
 
   async waitForControlChannel(timeoutMs = 10_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (this.control?.readyState !== 'open') {
-      if (Date.now() > deadline) throw new Error('data channel did not open');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(() => this.control?.readyState === 'open', {
+      timeoutMs,
+      what: 'the data channel to open',
+    });
   }
 
   /** Sends a control message on the data channel and resolves with the server's reply. */
