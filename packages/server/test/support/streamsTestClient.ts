@@ -1,8 +1,4 @@
-import {
-  type RTCDataChannel,
-  RTCPeerConnection,
-  type RtpPacket,
-} from 'werift';
+import { type RTCDataChannel, RTCPeerConnection, type RtpPacket } from 'werift';
 import {
   FrameAssembler,
   type ReceivedFrame,
