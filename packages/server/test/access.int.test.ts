@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
+import { WhepTestClient } from '@avatar-server/testkit';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../src/index.js';
 import { startTestServer, type TestServer } from './support/testServer.js';
-import { WhepTestClient } from './support/whepTestClient.js';
 
 /** Limits and access: per-IP rate limit, static and signed tokens, strict ETags, no token in logs. */
 

@@ -1,14 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  decodeMarkers,
+  LOOP,
+  type MarkerAvatarDir,
+  makeMarkerVideos,
+} from '@avatar-server/testkit';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toAnnexB } from '../src/media/annexB.js';
 import { type CompileOptions, compileAvatar } from '../src/media/compileAvatar.js';
 import { type CompiledAvatar, LOOP_NAMES } from '../src/media/compiledAvatar.js';
-import { decodeMarkers } from './clips/makeMarkerClip.js';
-import { LOOP } from './clips/markerCode.js';
-import { type MarkerAvatarDir, makeMarkerVideos } from './support/markerAvatar.js';
 
 const SIZE = 128;
 let dirs: MarkerAvatarDir;

@@ -1,7 +1,7 @@
+import { WhepTestClient } from '@avatar-server/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Status } from '../src/observe/status.js';
 import { startTestServer, type TestServer } from './support/testServer.js';
-import { WhepTestClient } from './support/whepTestClient.js';
 
 /** /health, /status and /metrics against the real server, while sessions come and go. */
 

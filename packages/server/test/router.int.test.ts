@@ -1,12 +1,16 @@
 import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  type MarkerAvatarDir,
+  makeMarkerVideos,
+  type StreamCreated,
+  StreamsTestClient,
+} from '@avatar-server/testkit';
 import express from 'express';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AvatarRouter, createAvatarRouter } from '../src/index.js';
-import { type MarkerAvatarDir, makeMarkerVideos } from './support/markerAvatar.js';
-import { type StreamCreated, StreamsTestClient } from './support/streamsTestClient.js';
 import { TEST_SIZE } from './support/testServer.js';
 
 /**

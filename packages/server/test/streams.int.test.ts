@@ -1,13 +1,17 @@
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  decodeMarkers,
+  LOOP,
+  type Marker,
+  type ReceivedFrame,
+  type StreamCreated,
+  StreamsTestClient,
+} from '@avatar-server/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Status } from '../src/observe/status.js';
 import type { SpeakingChange } from '../src/session/Session.js';
-import { decodeMarkers } from './clips/makeMarkerClip.js';
-import { LOOP, type Marker } from './clips/markerCode.js';
-import { type StreamCreated, StreamsTestClient } from './support/streamsTestClient.js';
 import { IDLE_FRAMES, startTestServer, TEST_SIZE, type TestServer } from './support/testServer.js';
-import type { ReceivedFrame } from './support/whepTestClient.js';
 
 /**
  * The original system's API (`POST /streams`, server-made offer) against the real server, with a

@@ -1,6 +1,11 @@
+import {
+  decodeMarkers,
+  LOOP,
+  type Marker,
+  type ReceivedFrame,
+  WhepTestClient,
+} from '@avatar-server/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeMarkers } from './clips/makeMarkerClip.js';
-import { LOOP, type Marker } from './clips/markerCode.js';
 import {
   IDLE_FRAMES,
   SPEAKING_FRAMES,
@@ -8,7 +13,6 @@ import {
   TEST_SIZE,
   type TestServer,
 } from './support/testServer.js';
-import { type ReceivedFrame, WhepTestClient } from './support/whepTestClient.js';
 
 let server: TestServer;
 let endpoint: string;

@@ -1,6 +1,6 @@
+import { WhepTestClient } from '@avatar-server/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/testServer.js';
-import { WhepTestClient } from './support/whepTestClient.js';
 
 let server: TestServer;
 let endpoint: string;

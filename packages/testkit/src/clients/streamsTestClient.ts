@@ -1,11 +1,11 @@
 import { type RTCDataChannel, RTCPeerConnection, type RtpPacket } from 'werift';
+import { waitFor } from '../waitFor.js';
 import {
   FrameAssembler,
   type ReceivedFrame,
   receiverH264,
   receiverVideoExtensions,
 } from './receivedFrames.js';
-import { waitFor } from './waitFor.js';
 
 /** What `POST /streams` answers (the original API). */
 export type StreamCreated = {

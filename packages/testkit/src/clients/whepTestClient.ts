@@ -6,15 +6,13 @@ import {
   RtcpPayloadSpecificFeedback,
   type RtpPacket,
 } from 'werift';
+import { waitFor } from '../waitFor.js';
 import {
   FrameAssembler,
   type ReceivedFrame,
   receiverH264,
   receiverVideoExtensions,
 } from './receivedFrames.js';
-import { waitFor } from './waitFor.js';
-
-export { hasIdr, type ReceivedFrame } from './receivedFrames.js';
 
 /**
  * A real WebRTC receiver in Node (werift), speaking WHEP to the server as a player would:
