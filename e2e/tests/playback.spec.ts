@@ -22,8 +22,14 @@ test('the demo plays idle frames in order at about 25 fps, 512×512', async ({ p
     { timeout: 20_000 },
   );
   const frames = await probeFrames(page);
-  expect(frames.every((f) => f.width === 512 && f.height === 512)).toBe(true);
-  expect(frames.every((f) => f.loop === 0)).toBe(true);
+  expect(
+    frames.filter((f) => f.width !== 512 || f.height !== 512),
+    'frames not 512×512',
+  ).toEqual([]);
+  expect(
+    frames.filter((f) => f.loop !== 0),
+    'frames not from the idle loop',
+  ).toEqual([]);
 
   const seconds = (frames.at(-1)!.shown - frames[0]!.shown) / 1000;
   const fps = (frames.length - 1) / seconds;
@@ -40,7 +46,10 @@ test('the demo plays idle frames in order at about 25 fps, 512×512', async ({ p
   console.log(`playback: ${(inOrder * 100).toFixed(0)} % of frame steps are +1, ${wraps} wraps`);
   expect(inOrder).toBeGreaterThan(0.9);
   expect(wraps).toBeLessThanOrEqual(Math.ceil(frames.length / 20));
-  expect(steps.filter((d) => d >= 0).every((d) => d >= 1 && d <= 3)).toBe(true);
+  expect(
+    steps.filter((d) => d === 0 || d > 3),
+    'steps inside the loop that repeat a frame or skip more than 2',
+  ).toEqual([]);
 
   await expect(page.locator('#s-state')).toHaveText('connected');
   await expect(page.locator('#s-fps')).toContainText('fps');
