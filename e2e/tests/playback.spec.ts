@@ -66,7 +66,7 @@ test('the demo video starts with a frame, plays inline and muted', async ({ page
     return { readyState: video.readyState, playsInline: video.playsInline, muted: video.muted };
   });
   expect(result.readyState).toBeGreaterThanOrEqual(2);
-  expect(result.playsInline && result.muted).toBe(true);
+  expect(result).toMatchObject({ playsInline: true, muted: true });
   await expect(page.locator('#overlay')).toBeHidden();
 });
 
