@@ -25,8 +25,11 @@ test('speaking on and off switch the loops; each switch is timed in the page', a
     .join(', ')} ms; median ${sorted[5]!.toFixed(0)} ms`;
   console.log(report);
   test.info().annotations.push({ type: 'switch latency', description: report });
-  // Generous: the goal is p95 ≤ 60 ms; this only catches a switch that waits for a keyframe.
-  for (const v of latencies) expect(v).toBeLessThan(400);
+  // Generous (the goal, p95 ≤ 60 ms, is measured by bench/browser.ts): this catches switches that
+  // wait for a keyframe (every 10 frames here: 200 ms on average at random phase) without failing
+  // on one switch delayed by a loaded machine (one took 414 ms at a load average of 14).
+  expect(sorted[5], 'median switch latency, ms').toBeLessThan(150);
+  expect(sorted.at(-1), 'slowest switch latency, ms').toBeLessThan(1000);
 
   // The SDK measured the same switches itself, from receive times alone.
   const stats = await page.evaluate(() =>
