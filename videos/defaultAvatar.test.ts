@@ -42,7 +42,7 @@ function darkPixelsPerFrame(name: string): number[] {
 }
 
 /** Fraction of frames with the mouth open, and the syllable rate from the median onset spacing. */
-export function mouthRhythm(dark: number[]) {
+function mouthRhythm(dark: number[]) {
   const open = dark.map((d) => d >= OPEN_PX);
   const onsets = open.flatMap((o, i) =>
     o && !open[(i - 1 + open.length) % open.length] ? [i] : [],
