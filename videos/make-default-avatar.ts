@@ -247,13 +247,14 @@ export function speakingTimeline(idle: Pose[] = idleTimeline()): Pose[] {
     const o = Math.min(1, open[f] ?? 0);
     return {
       ...pose,
-      // The head dips with the jaw on each syllable (chin down, features slide down).
-      headY: pose.headY + 1.6 * o,
-      pitch: pose.pitch + 0.35 * o,
+      // The head dips with the jaw on each syllable (chin down, features slide down), and the
+      // brows lift a little: like the jaw, with the square of the opening (see renderFrame).
+      headY: pose.headY + 1.6 * o * o,
+      pitch: pose.pitch + 0.35 * o * o,
       mouthOpen: o,
       mouthWidth: o > 0 ? (width[f] ?? 1) : pose.mouthWidth,
       smile: pose.smile - 1.4 * o,
-      brow: pose.brow + 4 * (brow[f] ?? 0) + 1.2 * o,
+      brow: pose.brow + 4 * (brow[f] ?? 0) + 1.2 * o * o,
     };
   });
 }
@@ -467,7 +468,10 @@ export function renderFrame(p: Pose, out: Uint8Array): void {
   py = PIVOT_Y + p.headY;
   const fdx = p.yaw * 5; // features slide with yaw/pitch (pseudo-3D)
   const fdy = p.pitch * 5;
-  const jaw = 10 * p.mouthOpen; // px the chin drops as the mouth opens
+  // px the chin drops as the mouth opens. Jaw, cheeks and head follow the square of the opening:
+  // full on an open vowel, little at a syllable's first and last frame, so the frames around a
+  // closed mouth stay close to the idle footage (what the server's cuts look for).
+  const jaw = 11 * p.mouthOpen ** 2;
 
   // --- Shoulders / chest -------------------------------------------------------------------
   const bodyTop = 389 + bodyDy;
@@ -543,7 +547,7 @@ export function renderFrame(p: Pose, out: Uint8Array): void {
 
   // Cheek blush: the cheeks stretch down and in as the jaw drops, and a soft shadow beside the
   // mouth corners deepens, so an open mouth moves the whole lower face.
-  const o0 = p.mouthOpen;
+  const o0 = p.mouthOpen ** 2;
   for (const s of [-1, 1]) {
     const bx = HEAD_X + s * (60 - 4 * o0) + fdx;
     const by = 283 + fdy + jaw * 0.35;
