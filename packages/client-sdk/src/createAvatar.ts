@@ -3,15 +3,13 @@ import { createControl } from './control.js';
 import { createEmitter } from './emitter.js';
 import { AvatarError, asAvatarError } from './errors.js';
 import { loaded, watchFrames } from './frames.js';
-import { inboundBytes, watchLiveness } from './liveness.js';
+import { inboundBytes, watchLiveness, watchPeer } from './liveness.js';
 import { dropPeer, openPeer, type Peer } from './peer.js';
 import { backoffPolicy, reconnect } from './reconnect.js';
 import { latencySummary, peerStats } from './stats.js';
 import type { Avatar, AvatarEvents, AvatarOptions, AvatarState, SpeakingResult } from './types.js';
 import { sleep } from './whep.js';
 
-/** A `disconnected` ICE state may recover by itself; after this long it counts as lost. */
-const DISCONNECTED_MS = 2000;
 const FIRST_FRAME_MS = 15_000;
 const MAX_LATENCIES = 500;
 
@@ -68,14 +66,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     peer = p;
     control = createControl(p.dc, p.sessionUrl, token);
     confirmed = blocked = false;
-    p.pc.addEventListener('connectionstatechange', () => {
-      const s = p.pc.connectionState;
-      if (s === 'failed') lost(p);
-      if (s === 'disconnected') {
-        setTimeout(() => p.pc.connectionState === 'disconnected' && lost(p), DISCONNECTED_MS);
-      }
-    });
-    p.dc.addEventListener('close', () => lost(p));
+    watchPeer(p.pc, p.dc, () => lost(p));
     video.srcObject = new MediaStream(p.pc.getReceivers().map((r) => r.track));
     const shown = new Promise<void>((resolve) => {
       void frames.nextFrame().then(resolve);

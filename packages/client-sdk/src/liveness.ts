@@ -1,5 +1,26 @@
 /** No media received for this long while connected means the connection is gone. */
 export const STALL_MS = 4000;
+/** A `disconnected` ICE state may recover by itself; after this long it counts as lost. */
+export const DISCONNECTED_MS = 2000;
+
+/**
+ * What the browser itself says about a connection: lost when ICE fails, stays `disconnected` for
+ * `DISCONNECTED_MS`, or the control channel closes (the server ended the session). `onLost` may be
+ * called more than once; the SDK acts on the first.
+ */
+export function watchPeer(
+  pc: Pick<RTCPeerConnection, 'connectionState' | 'addEventListener'>,
+  dc: Pick<RTCDataChannel, 'addEventListener'>,
+  onLost: () => void,
+) {
+  pc.addEventListener('connectionstatechange', () => {
+    const s = pc.connectionState;
+    if (s === 'failed') onLost();
+    if (s === 'disconnected')
+      setTimeout(() => pc.connectionState === 'disconnected' && onLost(), DISCONNECTED_MS);
+  });
+  dc.addEventListener('close', onLost);
+}
 
 /**
  * Notices a dead connection from the receiver's byte counters: frames shown stop for a paused,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { watchLiveness } from '../src/liveness.js';
+import { watchLiveness, watchPeer } from '../src/liveness.js';
 
 describe('watchLiveness', () => {
   beforeEach(() => {
@@ -75,5 +75,55 @@ describe('watchLiveness', () => {
     watch.stop();
     await vi.advanceTimersByTimeAsync(20_000);
     expect(peer.stalls).toBe(0);
+  });
+});
+
+describe('watchPeer', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** The two objects' events, as a browser fires them. */
+  function setup() {
+    const pc = Object.assign(new EventTarget(), {
+      connectionState: 'connected' as RTCPeerConnectionState,
+    });
+    const dc = new EventTarget();
+    const lost = vi.fn();
+    watchPeer(pc, dc, lost);
+    const become = (state: RTCPeerConnectionState) => {
+      pc.connectionState = state;
+      pc.dispatchEvent(new Event('connectionstatechange'));
+    };
+    return { become, dc, lost };
+  }
+
+  it('a failed connection is lost at once', () => {
+    const { become, lost } = setup();
+    become('failed');
+    expect(lost).toHaveBeenCalledTimes(1);
+  });
+
+  it('a disconnected one gets 2 s to recover by itself', async () => {
+    const { become, lost } = setup();
+    become('disconnected');
+    await vi.advanceTimersByTimeAsync(1500);
+    become('connected');
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(lost).not.toHaveBeenCalled();
+    become('disconnected');
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(lost).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(lost).toHaveBeenCalledTimes(1);
+  });
+
+  it('a closed control channel (the server ended the session) is lost', () => {
+    const { dc, lost } = setup();
+    dc.dispatchEvent(new Event('close'));
+    expect(lost).toHaveBeenCalledTimes(1);
   });
 });
