@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
-import { makeMarkerVideos } from '../../packages/server/test/support/markerAvatar.js';
+import { makeMarkerVideos } from '@avatar-server/testkit';
 import { startServer } from '../support/server.js';
 import { expect, test } from '../support/test.js';
 
-/** Whether the server reports a compile's progress at `GET /avatars/:id` (0–1). */
+/** The public view of the avatar: its state and, while compiling, its progress (0–1). */
 async function avatarInfo(url: string): Promise<{ state?: string; progress?: unknown }> {
   return fetch(`${url}/avatars/default`).then((r) => r.json());
 }
@@ -22,7 +22,11 @@ test('the demo says it is preparing the avatar during its first compile, then pl
     await page.goto(`${server.url}/`);
     const overlay = page.locator('#overlay-text');
     await expect(overlay).toHaveText(/^Preparing the avatar…/, { timeout: 20_000 });
-    expect((await avatarInfo(server.url)).state, 'the compile was over too soon').toBe('compiling');
+    const info = await avatarInfo(server.url);
+    expect(info.state, 'the compile was over too soon').toBe('compiling');
+    expect(typeof info.progress, 'GET /avatars/:id reports the progress').toBe('number');
+    // The page shows the server's progress as a percentage.
+    await expect(overlay).toHaveText(/^Preparing the avatar… \d+ %/);
     await expect(page.locator('#badge')).toHaveText('Preparing');
     // The state cell fits its text (it used to clip "connecting").
     const cells = page.locator('.stats dd');
@@ -37,10 +41,6 @@ test('the demo says it is preparing the avatar during its first compile, then pl
     }
     await page.locator('#stats').screenshot({ path: test.info().outputPath('stats.png') });
     await page.locator('#stage').screenshot({ path: test.info().outputPath('preparing.png') });
-    // With a server that reports progress, the page shows it as a percentage.
-    if (typeof (await avatarInfo(server.url)).progress === 'number') {
-      await expect(overlay).toHaveText(/^Preparing the avatar… \d+ %/);
-    }
     // Then it plays, without a reload.
     await page.waitForFunction(
       () => (window as unknown as { avatar?: { state: string } }).avatar?.state === 'connected',
