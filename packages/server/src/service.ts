@@ -13,18 +13,15 @@ import { killAllFfmpeg } from './media/runFfmpeg.js';
 import { BitrateMeter } from './observe/bitrate.js';
 import { createMetrics } from './observe/metrics.js';
 import { buildStatus } from './observe/status.js';
-import { FrameClock } from './session/frameClock.js';
-import { SessionFactory } from './session/SessionFactory.js';
-import { SessionRegistry } from './session/SessionRegistry.js';
-import { weriftPeers } from './webrtc/weriftPeers.js';
+import { MediaPool } from './workers/MediaPool.js';
+import { splitPortRange, workerCount } from './workers/portRange.js';
 
 export type AvatarService = {
   /** The HTTP API (not listening): served by startServer or mounted by createAvatarRouter. */
   app: Express;
   catalog: AvatarCatalog;
-  registry: SessionRegistry;
-  /** Creates sessions with their peers and finds them again. */
-  sessions: SessionFactory;
+  /** The media workers: every session lives in one of them (workers/MediaPool.ts). */
+  media: MediaPool;
   encoder: EncoderChoice;
   ffmpeg: FoundFfmpeg;
   logger: Logger;
@@ -32,13 +29,13 @@ export type AvatarService = {
   compiled: Promise<void>;
   /** Shutdown begins: `GET /ready` answers 503 from now on; sessions keep running until close. */
   drain(): void;
-  /** Ends every session, stops the clock and any compile. */
-  close(): void;
+  /** Ends every session, stops the media workers and any compile. */
+  close(): Promise<void>;
 };
 
 /**
  * Everything but the listening socket: find ffmpeg and the encoder, start compiling the avatars
- * in the background, and build the HTTP app over one session registry and frame clock.
+ * in the background, start the media workers, and build the HTTP app (the front) over them.
  */
 export async function createAvatarService(
   config: Config,
@@ -58,15 +55,27 @@ export async function createAvatarService(
     'encoder chosen',
   );
 
-  const clock = new FrameClock(config.fps);
-  const registry = new SessionRegistry(
-    clock,
-    (err, session) =>
-      logger.error({ err, session: session.id }, 'session failed on a frame tick; ending it'),
-    { switchWaitFrames: config.switchWaitFrames, sendSlices: config.sendSlices },
-  );
+  const workers = workerCount(config.workers);
+  const { portRange, ...ice } = config.ice;
+  const media = new MediaPool({
+    count: workers,
+    settings: {
+      fps: config.fps,
+      switchWaitFrames: config.switchWaitFrames,
+      sendSlices: config.sendSlices,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      receiverSilenceTimeoutMs: config.receiverSilenceTimeoutMs,
+      logLevel: logger.level,
+    },
+    ice: (index) => ({
+      ...ice,
+      portRange: splitPortRange(portRange, workers, index),
+      publicIp: config.publicIp,
+    }),
+    logger,
+  });
   let catalog: AvatarCatalog | undefined;
-  const metrics = createMetrics({ registry, avatars: () => catalog?.list() ?? [] });
+  const metrics = createMetrics({ media, avatars: () => catalog?.list() ?? [] });
   catalog = new AvatarCatalog({
     ffmpegPath: ffmpeg.path,
     encoder: encoder.kind,
@@ -94,23 +103,12 @@ export async function createAvatarService(
   }
   const compiled = catalog.compile(sources);
   let draining = false;
-  const bitrate = new BitrateMeter(() => registry.totals().bytesSent);
-
-  const sessions = new SessionFactory({
-    registry,
-    peers: weriftPeers({ ...config.ice, publicIp: config.publicIp }),
-    timeouts: {
-      handshakeTimeoutMs: config.handshakeTimeoutMs,
-      receiverSilenceTimeoutMs: config.receiverSilenceTimeoutMs,
-    },
-    logger,
-  });
+  const bitrate = new BitrateMeter(() => media.bytesSent);
 
   const app = createApp({
     config,
     catalog,
-    registry,
-    sessions,
+    media,
     logger,
     version: VERSION,
     startedAt,
@@ -122,7 +120,7 @@ export async function createAvatarService(
         version: VERSION,
         startedAt,
         catalog: catalog!,
-        registry,
+        media,
         encoder,
         ffmpeg,
         bitrate,
@@ -133,8 +131,7 @@ export async function createAvatarService(
   return {
     app,
     catalog,
-    registry,
-    sessions,
+    media,
     encoder,
     ffmpeg,
     logger,
@@ -142,12 +139,11 @@ export async function createAvatarService(
     drain() {
       draining = true;
     },
-    close() {
+    async close() {
       draining = true;
       killAllFfmpeg(); // a compile still running is abandoned; its temporary folder is removed
-      registry.closeAll('server shutting down');
-      clock.stop();
       bitrate.stop();
+      await media.close('server shutting down');
     },
   };
 }
