@@ -4,11 +4,13 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { createApp } from './http/app.js';
 import { createLogger } from './lib/logger.js';
+import { publicPathText } from './lib/publicPaths.js';
 import { VERSION } from './lib/version.js';
 import { AvatarCatalog } from './media/AvatarCatalog.js';
 import { chooseEncoder, type EncoderChoice } from './media/chooseEncoder.js';
 import { findAvatars } from './media/findAvatars.js';
 import { type FoundFfmpeg, findFfmpeg } from './media/findFfmpeg.js';
+import { OnDemandAvatars } from './media/OnDemandAvatars.js';
 import { killAllFfmpeg } from './media/runFfmpeg.js';
 import { BitrateMeter } from './observe/bitrate.js';
 import { createMetrics } from './observe/metrics.js';
@@ -72,6 +74,16 @@ export async function createAvatarService(
     maxRtpPayload: config.maxRtpPayload,
     logger,
     onCompiled: (state) => metrics.compiled(state),
+    publicText: publicPathText({ videosDir: config.videosDir, ffmpegPath: ffmpeg.path }),
+  });
+  if (config.clipRequests && config.tokens.length === 0 && !config.tokenSecret) {
+    logger.warn('clipRequests is on and no token is required: anyone may have clip pairs compiled');
+  }
+  const onDemand = new OnDemandAvatars(catalog, () => registry.list().map((s) => s.avatarId), {
+    maxAvatars: config.onDemandMaxAvatars,
+    idleMs: config.onDemandIdleSeconds * 1000,
+    maxQueued: config.compileQueueMax,
+    logger,
   });
   const sources = findAvatars(resolve(config.videosDir));
   if (sources.length === 0) {
@@ -100,6 +112,8 @@ export async function createAvatarService(
     maxSessions: config.maxSessions,
     videosDir: config.videosDir,
     frameProcessor: config.frameProcessor,
+    clipRequests: config.clipRequests,
+    onDemand,
     logger,
     version: VERSION,
     startedAt,
@@ -131,6 +145,7 @@ export async function createAvatarService(
       registry.closeAll('server shutting down');
       clock.stop();
       bitrate.stop();
+      onDemand.close();
     },
   };
 }

@@ -131,7 +131,7 @@ export const ConfigSchema = z
      */
     onDemandMaxAvatars: z.number().int().min(1).max(1000).default(4),
     /** An on-demand avatar without sessions this long (or one that failed) is dropped from memory. */
-    onDemandIdleSeconds: z.number().int().min(1).max(86_400).default(600),
+    onDemandIdleSeconds: z.number().int().min(5).max(86_400).default(600),
     /** On-demand compiles queued or running at once; beyond, 503 with Retry-After. */
     compileQueueMax: z.number().int().min(1).max(100).default(2),
     /** File holding `tokenSecret` (kept off the command line, where every local user sees it). */

@@ -7,10 +7,12 @@ import type { AvatarState } from '../media/AvatarCatalog.js';
 import { confinedClip, sourceForPair } from '../media/clipPair.js';
 import type { AvatarSource } from '../media/compileAvatar.js';
 import { findAvatars } from '../media/findAvatars.js';
+import type { OnDemandAvatars } from '../media/OnDemandAvatars.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import { OfferError } from '../webrtc/offer.js';
 import { answerSession, offerSession } from '../webrtc/openSession.js';
 import { checkAvatarAllowed, requireToken } from './auth.js';
+import { checkClipRequest } from './clipRequests.js';
 import { limitSessionCreation } from './rateLimit.js';
 import { baseUrl, sessionUrl } from './sessionUrls.js';
 import { canonicalAvatarId, ensureCapacity, resolveAvatar, type WhepDeps } from './whepRoutes.js';
@@ -18,6 +20,10 @@ import { canonicalAvatarId, ensureCapacity, resolveAvatar, type WhepDeps } from 
 export type StreamsDeps = WhepDeps & {
   videosDir: string;
   frameProcessor: string | undefined;
+  /** Clip paths allowed (setting clipRequests); off when unset. */
+  clipRequests?: boolean | undefined;
+  /** Bounds on avatars compiled on request (clip pairs, use_ai); unset: the catalog, unbounded. */
+  onDemand?: OnDemandAvatars | undefined;
 };
 
 /** How long `POST /streams` waits for a new clip pair to compile before answering 503. */
@@ -61,7 +67,7 @@ export function streamsRoutes(deps: StreamsDeps): Router {
     // Before any compile: a token for named avatars may not open others, nor clip paths.
     const named = parsed.data.video_id ?? parsed.data.portrait_id ?? deps.defaultAvatar;
     const clipPaths = parsed.data.gesture_video ?? parsed.data.idle_video;
-    if (clipPaths !== undefined) checkAvatarAllowed(res, clipPaths);
+    if (clipPaths !== undefined) checkClipRequest(res, deps.clipRequests);
     else checkAvatarAllowed(res, canonicalAvatarId(deps.catalog, named, deps.defaultAvatar), named);
     const avatar = await avatarFor(deps, parsed.data);
     ensureCapacity(deps);
@@ -183,11 +189,12 @@ async function avatarFor(
 
 /** Compiles the avatar on first use (cached afterwards) and waits for it, within limits. */
 async function ready(deps: StreamsDeps, source: AvatarSource): Promise<PacketizedAvatar> {
+  const compiled = (deps.onDemand ?? deps.catalog).ensure(source);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((ok) => {
     timer = setTimeout(() => ok(undefined), COMPILE_WAIT_MS);
   });
-  const state: AvatarState | undefined = await Promise.race([deps.catalog.ensure(source), late]);
+  const state: AvatarState | undefined = await Promise.race([compiled, late]);
   clearTimeout(timer);
   if (!state || state.state === 'compiling') {
     throw new AvatarServerError(
