@@ -1,4 +1,12 @@
-import { copyFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../src/index.js';
@@ -75,12 +83,11 @@ describe('clip paths when on: real pairs, unlimited tokens, bounded compiles, no
   let server: TestServer;
   let videos: string;
   let gate: string;
+  let gateDir: string;
 
   beforeAll(async () => {
-    const root = (await import('node:fs')).mkdtempSync(
-      join((await import('node:os')).tmpdir(), 'gate-'),
-    );
-    gate = join(root, 'open');
+    gateDir = mkdtempSync(join(tmpdir(), 'gate-'));
+    gate = join(gateDir, 'open');
     server = await startTestServer({
       clipRequests: true,
       tokens: [TOKEN],
@@ -106,6 +113,7 @@ describe('clip paths when on: real pairs, unlimited tokens, bounded compiles, no
   }, 120_000);
   afterAll(async () => {
     await server?.stop();
+    rmSync(gateDir, { recursive: true, force: true });
   });
 
   const ids = () => server.catalog.list().map((a) => a.id);
@@ -166,7 +174,7 @@ describe('clip paths when on: real pairs, unlimited tokens, bounded compiles, no
       });
       answers.push({
         status: response.status,
-        detail: (await response.json()).detail.replace(link, 'LINK'),
+        detail: ((await response.json()) as Problem).detail.replace(link, 'LINK'),
       });
     }
     expect(answers[0]).toEqual(answers[1]);
