@@ -105,7 +105,7 @@ export class AvatarCatalog {
   }
 
   /**
-   * Forgets an avatar that has compiled or failed (media/onDemandAvatars.ts drops unused ones),
+   * Forgets an avatar that has compiled or failed (media/OnDemandAvatars.ts drops unused ones),
    * so its memory can go once no session holds it; a compiling one stays. True if removed.
    */
   remove(id: string): boolean {
