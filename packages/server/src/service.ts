@@ -16,13 +16,17 @@ import { BitrateMeter } from './observe/bitrate.js';
 import { createMetrics } from './observe/metrics.js';
 import { buildStatus } from './observe/status.js';
 import { FrameClock } from './session/frameClock.js';
+import { SessionFactory } from './session/SessionFactory.js';
 import { SessionRegistry } from './session/SessionRegistry.js';
+import { weriftPeers } from './webrtc/weriftPeers.js';
 
 export type AvatarService = {
   /** The HTTP API (not listening): served by startServer or mounted by createAvatarRouter. */
   app: Express;
   catalog: AvatarCatalog;
   registry: SessionRegistry;
+  /** Creates sessions with their peers and finds them again. */
+  sessions: SessionFactory;
   encoder: EncoderChoice;
   ffmpeg: FoundFfmpeg;
   logger: Logger;
@@ -95,24 +99,21 @@ export async function createAvatarService(
   const compiled = catalog.compile(sources);
   const bitrate = new BitrateMeter(() => registry.totals().bytesSent);
 
+  const sessions = new SessionFactory({
+    registry,
+    peers: weriftPeers({ ...config.ice, publicIp: config.publicIp }),
+    timeouts: {
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      receiverSilenceTimeoutMs: config.receiverSilenceTimeoutMs,
+    },
+    logger,
+  });
+
   const app = createApp({
+    config,
     catalog,
     registry,
-    ice: { ...config.ice, publicIp: config.publicIp },
-    iceServers: config.iceServers,
-    tokens: config.tokens,
-    tokenSecret: config.tokenSecret,
-    sessionRateLimit: config.sessionRateLimit,
-    strictEtags: config.strictEtags,
-    corsOrigins: config.corsOrigins,
-    publicBaseUrl: config.publicBaseUrl,
-    defaultAvatar: config.defaultAvatar,
-    handshakeTimeoutMs: config.handshakeTimeoutMs,
-    receiverSilenceTimeoutMs: config.receiverSilenceTimeoutMs,
-    maxSessions: config.maxSessions,
-    videosDir: config.videosDir,
-    frameProcessor: config.frameProcessor,
-    clipRequests: config.clipRequests,
+    sessions,
     onDemand,
     logger,
     version: VERSION,
@@ -136,6 +137,7 @@ export async function createAvatarService(
     app,
     catalog,
     registry,
+    sessions,
     encoder,
     ffmpeg,
     logger,

@@ -53,6 +53,15 @@ const post = (token: string | undefined, from: string, url = endpoint, body = of
     body,
   });
 
+/** DELETE with the creating token: with tokens set, a session obeys only it. */
+async function end(location: string, token: string) {
+  const response = await fetch(location, {
+    method: 'DELETE',
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  expect(response.status).toBe(200);
+}
+
 async function problem(response: Response, status: number) {
   expect(response.status).toBe(status);
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -101,7 +110,7 @@ describe('tokens', () => {
     for (const token of tokens) {
       const response = await post(token, '10.0.0.3');
       expect(response.status).toBe(201);
-      await fetch(response.headers.get('location')!, { method: 'DELETE' });
+      await end(response.headers.get('location')!, token);
     }
   });
 
@@ -117,6 +126,22 @@ describe('tokens', () => {
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(response.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
+    // The SDK's HTTP speaking change and DELETE from another origin are preflighted too.
+    for (const [path, method] of [
+      ['/whep/sessions/any/speaking', 'POST'],
+      ['/whep/sessions/any', 'DELETE'],
+    ] as const) {
+      const preflight = await fetch(`${server.url}${path}`, {
+        method: 'OPTIONS',
+        headers: {
+          Origin: 'https://app.example',
+          'Access-Control-Request-Method': method,
+          'Access-Control-Request-Headers': 'authorization,content-type',
+        },
+      });
+      expect(preflight.status, path).toBe(204);
+      expect(preflight.headers.get('access-control-allow-methods')).toContain(method);
+    }
   });
 
   it('allows only the configured CORS origins (corsOrigins)', async () => {
@@ -141,6 +166,7 @@ describe('strict ETags (strictEtags: true)', () => {
       fetch(location, {
         method: 'PATCH',
         headers: {
+          Authorization: `Bearer ${STATIC}`,
           'Content-Type': 'application/trickle-ice-sdpfrag',
           ...(ifMatch ? { 'If-Match': ifMatch } : {}),
         },
@@ -151,7 +177,7 @@ describe('strict ETags (strictEtags: true)', () => {
     expect((await patch(etag)).status).toBe(204);
     expect((await patch('*')).status).toBe(204);
     // DELETE ignores ETags.
-    expect((await fetch(location, { method: 'DELETE' })).status).toBe(200);
+    await end(location, STATIC);
   });
 });
 
@@ -168,7 +194,7 @@ describe('per-IP rate limit on session creation', () => {
     // Another address is not affected.
     const other = await post(STATIC, '10.1.1.2');
     expect(other.status).toBe(201);
-    await fetch(other.headers.get('location')!, { method: 'DELETE' });
+    await end(other.headers.get('location')!, STATIC);
   });
 });
 
@@ -177,7 +203,7 @@ describe('logs', () => {
     const signed = mintToken(SECRET, { ttlSeconds: 60 });
     const response = await post(signed, '10.2.2.2');
     expect(response.status).toBe(201);
-    await fetch(response.headers.get('location')!, { method: 'DELETE' });
+    await end(response.headers.get('location')!, signed);
     const text = logs.join('');
     expect(text).toContain('POST'); // requests were logged
     expect(text).not.toContain(STATIC);

@@ -139,7 +139,7 @@ describe('clip paths when on: real pairs, unlimited tokens, bounded compiles, no
       expect(response.status).toBe(201);
       const created = (await response.json()) as StreamCreated;
       expect(created.avatar).toBe('default');
-      await fetch(created.urls.session, { method: 'DELETE' });
+      expect((await fetch(created.urls.session, { method: 'DELETE', headers })).status).toBe(200);
     }
   });
 
@@ -241,7 +241,7 @@ describe('clip paths when on: real pairs, unlimited tokens, bounded compiles, no
     );
     expect(ids()).toContain('default+processed');
 
-    expect((await fetch(inUse.urls.session, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(inUse.urls.session, { method: 'DELETE', headers: auth })).status).toBe(200);
     // Unused now: the next request drops it (once it is a few seconds old) and compiles its own.
     let created: StreamCreated | undefined;
     await until(async () => {
@@ -255,7 +255,9 @@ describe('clip paths when on: real pairs, unlimited tokens, bounded compiles, no
     expect(ids()).toContain('late');
 
     // Without sessions for onDemandIdleSeconds, it is dropped from memory; the start's avatars stay.
-    expect((await fetch(created!.urls.session, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(created!.urls.session, { method: 'DELETE', headers: auth })).status).toBe(
+      200,
+    );
     await until(() => !ids().includes('late'), 'the unused on-demand avatar to be dropped');
     expect(ids()).toContain('default');
   }, 120_000);

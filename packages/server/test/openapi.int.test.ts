@@ -75,7 +75,7 @@ describe('OpenAPI document', () => {
         '/openapi.json',
         '/status',
         '/streams',
-        '/streams/{sessionId}/answer',
+        '/streams/{sessionId}/answer/{answerKey}',
         '/whep/avatars/{avatarId}',
         '/whep/sessions/{sessionId}',
         '/whep/sessions/{sessionId}/speaking',
@@ -174,12 +174,12 @@ describe('OpenAPI document', () => {
     const sdp = await client.answer(created.offer.sdp);
     try {
       await conforms(
-        '/streams/{sessionId}/answer',
+        '/streams/{sessionId}/answer/{answerKey}',
         'post',
         await fetch(created.urls.answer, json({ type: 'answer', sdp })),
       );
       await conforms(
-        '/streams/{sessionId}/answer',
+        '/streams/{sessionId}/answer/{answerKey}',
         'post',
         await fetch(created.urls.answer, json({ type: 'answer', sdp })),
       );

@@ -69,21 +69,28 @@ describe('createAvatarRouter in an existing express app', () => {
   it('POST /api/avatar/streams: URLs include the mount path, and a real peer plays it', async () => {
     const created = await post('/api/avatar/streams', { portrait_id: 'jesus_default' });
     expect(created.status).toBe(201);
-    const body = (await created.json()) as StreamCreated;
-    expect(body.urls.answer).toBe(`${base}/api/avatar/streams/${body.id}/answer`);
+    const body = (await created.json()) as StreamCreated & { session_token: string };
+    expect(body.urls.answer).toMatch(
+      new RegExp(`^${base}/api/avatar/streams/${body.id}/answer/[\\w-]{22}$`),
+    );
     expect(body.urls.session).toBe(`${base}/api/avatar/whep/sessions/${body.id}`);
     const client = new StreamsTestClient();
+    // The browser that answers holds the session's own token, not the backend's.
     const answered = await post(
-      `/api/avatar/streams/${body.id}/answer`,
+      new URL(body.urls.answer).pathname,
       { type: 'answer', sdp: await client.answer(body.offer.sdp) },
-      null,
+      body.session_token,
     );
     expect(answered.status).toBe(200);
     try {
       await client.waitForFrames(10);
       expect(client.frames[0]!.keyframe).toBe(true);
     } finally {
-      await fetch(body.urls.session, { method: 'DELETE' });
+      const ended = await fetch(body.urls.session, {
+        method: 'DELETE',
+        headers: { Authorization: `Bearer ${TOKEN}` },
+      });
+      expect(ended.status).toBe(200);
       await client.close();
     }
   });
@@ -105,5 +112,16 @@ describe('createAvatarRouter in an existing express app', () => {
     expect(((await response.json()) as { detail: string }).detail).toMatch(
       /no AI model.*frameProcessor/,
     );
+  });
+
+  it('has the configuration’s default limits without being given any (sessionRateLimit: 20 at once)', async () => {
+    // Refused attempts count too, so this needs no session: POST without a token until 429.
+    const statuses: number[] = [];
+    for (let i = 0; i < 25 && !statuses.includes(429); i++) {
+      statuses.push((await post('/api/avatar/streams', {}, null)).status);
+    }
+    expect(statuses.at(-1)).toBe(429);
+    // The earlier tests of this file made a few requests from this address as well.
+    expect(statuses.length).toBeLessThanOrEqual(20);
   });
 });

@@ -88,8 +88,12 @@ describe('POST /streams (the original API)', () => {
       expect(created.offer.sdp).toContain('a=sendonly');
       expect(created.offer.sdp).toMatch(/a=fmtp:\d+ profile-level-id=42e01f;packetization-mode=1/);
       expect(created.offer.sdp).toContain('m=application');
+      // The answer URL carries its own secret, besides the session id.
+      const answerKey = created.urls.answer.split('/').pop()!;
+      expect(answerKey).toMatch(/^[\w-]{22,}$/);
+      expect(answerKey).not.toBe(created.id);
       expect(created.urls).toEqual({
-        answer: `${server.url}/streams/${created.id}/answer`,
+        answer: `${server.url}/streams/${created.id}/answer/${answerKey}`,
         speaking: `${server.url}/whep/sessions/${created.id}/speaking`,
         session: `${server.url}/whep/sessions/${created.id}`,
       });

@@ -97,6 +97,38 @@ export const ConfigSchema = z
      */
     tokenSecret: z.string().min(32).optional(),
     /**
+     * Bearer tokens (16+ characters) that give operator rights: `GET /status`, `GET /metrics` and
+     * the details of `GET /avatars` (compile errors, scores, warnings). Never logged.
+     */
+    operatorTokens: z.array(z.string().min(16)).default([]),
+    /**
+     * Who else is an operator: `local` (a request from this machine to localhost, not relayed by
+     * a proxy and not from another site's page), `token` (only `operatorTokens`), or `anyone`
+     * (a private network only: /status lists every session).
+     */
+    operatorAccess: z.enum(['local', 'token', 'anyone']).default('local'),
+    /**
+     * Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
+     * (express `trust proxy`): IPs, CIDR ranges, or `loopback`, `linklocal`, `uniquelocal`. The
+     * client address they give is what the rate limits count. Empty: trust no proxy.
+     */
+    trustProxy: z
+      .array(
+        z.union([
+          z.enum(['loopback', 'linklocal', 'uniquelocal']),
+          z.ipv4(),
+          z.ipv6(),
+          z.cidrv4(),
+          z.cidrv6(),
+        ]),
+      )
+      .default(['loopback']),
+    /**
+     * Host names (with the port when it is not 80/443) that the URLs in answers may be built
+     * from when `publicBaseUrl` is unset; another `Host` gets 400. Empty: any well-formed host.
+     */
+    allowedHosts: z.array(z.string().min(1)).default([]),
+    /**
      * WHEP PATCH must carry the session's ETag in If-Match (428 without, 412 when stale). Off by
      * default: players often omit it.
      */
@@ -112,6 +144,18 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ perMinute: 60, burst: 20 }),
+    /**
+     * Requests one client address may make to one session's URLs (GET, PATCH, DELETE, speaking,
+     * answer): `burst` at once, then `perMinute`; beyond, 429 with Retry-After. `perMinute: 0`
+     * turns the limit off.
+     */
+    sessionRequestRateLimit: z
+      .object({
+        perMinute: z.number().int().min(0).max(1_000_000).default(600),
+        burst: z.number().int().min(1).max(10_000).default(60),
+      })
+      .strict()
+      .default({ perMinute: 600, burst: 60 }),
     /**
      * Command that processes a loop's raw frames at compile time (`use_ai: true` in `/streams`):
      * raw yuv420p frames on stdin, the same number of frames of the same size on stdout. Run with

@@ -4,22 +4,33 @@ import cors from 'cors';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import type { Config } from '../config/schema.js';
 import { AvatarServerError } from '../lib/errors.js';
+import type { AvatarCatalog } from '../media/AvatarCatalog.js';
+import type { OnDemandAvatars } from '../media/OnDemandAvatars.js';
+import type { SessionFactory } from '../session/SessionFactory.js';
+import type { SessionRegistry } from '../session/SessionRegistry.js';
 import { avatarsRoutes } from './avatarsRoutes.js';
+import { operatorCheck, requireOperator } from './operatorAccess.js';
 import { type OpsDeps, opsRoutes } from './opsRoutes.js';
 import { problemHandler } from './problem.js';
 import { limitSessionCreation } from './rateLimit.js';
-import { type StreamsDeps, streamsRoutes } from './streamsRoutes.js';
+import { sessionAccess } from './sessionAccess.js';
+import { streamsRoutes } from './streamsRoutes.js';
 import { whepRoutes } from './whepRoutes.js';
 
-export type AppDeps = StreamsDeps &
-  Omit<OpsDeps, 'sessions'> & {
-    /** Folder of the built demo page, served at `/` when present. */
-    demoDir?: string | undefined;
-    /** Origins allowed by CORS; `*` allows any. */
-    corsOrigins?: readonly string[];
-    logger: Logger;
-  };
+export type AppDeps = Omit<OpsDeps, 'sessions' | 'operatorOnly'> & {
+  /** Every setting, parsed (parseConfig): the defaults come from the schema, nowhere else. */
+  config: Config;
+  catalog: AvatarCatalog;
+  registry: SessionRegistry;
+  sessions: SessionFactory;
+  /** Bounds on avatars compiled on request (`/streams` clip pairs, use_ai); unset: unbounded. */
+  onDemand?: OnDemandAvatars | undefined;
+  /** Folder of the built demo page, served at `/` when present. */
+  demoDir?: string | undefined;
+  logger: Logger;
+};
 
 /** An incoming X-Request-Id is kept (a proxy's id joins both logs); otherwise a new one. */
 function requestId(req: { headers: Record<string, unknown> }) {
@@ -29,7 +40,7 @@ function requestId(req: { headers: Record<string, unknown> }) {
 
 /**
  * CORS for browsers on other origins: WHEP players must read Location and ETag, and send
- * Authorization and If-Match, none of which CORS allows by default (notes/whep.md items 14, 15).
+ * Authorization and If-Match, none of which CORS allows by default.
  */
 const corsOptions = (origins: readonly string[]): cors.CorsOptions => ({
   origin: origins.includes('*') ? true : [...origins],
@@ -45,7 +56,9 @@ const corsOptions = (origins: readonly string[]): cors.CorsOptions => ({
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Whose X-Forwarded-For/-Proto to believe (setting trustProxy): the rate limits count clients
+  // by the address a trusted proxy gives.
+  app.set('trust proxy', [...deps.config.trustProxy]);
   // One log line per request, with its id (also sent back as X-Request-Id); scrapes are not logged.
   app.use(
     pinoHttp({
@@ -76,14 +89,22 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
-  app.use(cors(corsOptions(deps.corsOrigins ?? ['*'])));
+  const { config } = deps;
+  app.use(cors(corsOptions(config.corsOrigins)));
 
-  app.use(opsRoutes({ ...deps, sessions: () => deps.registry.size }));
-  app.use(avatarsRoutes(deps.catalog));
-  // One per-IP limiter for both ways of creating a session.
+  app.use(
+    opsRoutes({
+      ...deps,
+      sessions: () => deps.registry.size,
+      operatorOnly: requireOperator(config),
+    }),
+  );
+  app.use(avatarsRoutes(deps.catalog, operatorCheck(config)));
   const routeDeps = {
     ...deps,
-    creationLimit: limitSessionCreation(deps.sessionRateLimit ?? { perMinute: 0, burst: 1 }),
+    // One per-IP limiter for both ways of creating a session.
+    creationLimit: limitSessionCreation(config.sessionRateLimit),
+    sessionAccess: sessionAccess(deps.sessions, config.sessionRequestRateLimit),
   };
   app.use(whepRoutes(routeDeps));
   app.use(streamsRoutes(routeDeps));

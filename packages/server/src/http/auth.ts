@@ -3,13 +3,22 @@ import type { RequestHandler, Response } from 'express';
 import { AvatarServerError } from '../lib/errors.js';
 import { verifyToken } from '../lib/signedToken.js';
 
+/** True when creating a session needs a token (settings `tokens` or `tokenSecret`). */
+export function tokensRequired(settings: {
+  tokens: readonly string[];
+  tokenSecret?: string | undefined;
+}) {
+  return settings.tokens.length > 0 || settings.tokenSecret !== undefined;
+}
+
 /**
  * Bearer tokens for creating sessions: static tokens (setting `tokens`, for backends) and
  * short-lived signed ones a backend mints for browsers (setting `tokenSecret`, see
- * lib/signedToken.ts). Session URLs themselves are unguessable and act as the capability for
- * PATCH, DELETE and speaking (notes/whep.md, pitfall 9). With neither configured, anyone may create
- * a session. Tokens are compared in constant time and never logged (the request serializer keeps
- * only method, URL and id; the logger redacts `Authorization`). CORS preflights never reach this.
+ * lib/signedToken.ts). Session URLs themselves are unguessable capabilities; with tokens, a
+ * session's URLs also need the token that created it (http/sessionAccess.ts). With neither
+ * configured, anyone may create a session. Tokens are compared in constant time and never logged
+ * (the request serializer keeps only method, URL and id; the logger redacts `Authorization`).
+ * CORS preflights never reach this.
  */
 export function requireToken(tokens: readonly string[], tokenSecret?: string): RequestHandler {
   const allowed = tokens.map((t) => Buffer.from(t));

@@ -1,10 +1,18 @@
-import express, { type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { AvatarServerError } from '../lib/errors.js';
 import type { AvatarCatalog, AvatarState } from '../media/AvatarCatalog.js';
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-/** One avatar as `GET /avatars` shows it: state, size, frame rate, frames and naturalness scores. */
+/** One avatar as anyone sees it: its id and state (compile errors, paths and scores are not). */
+export function publicAvatar(state: AvatarState) {
+  return { id: state.id, state: state.state };
+}
+
+/**
+ * One avatar as an operator sees it at `GET /avatars`: state, size, frame rate, frames and
+ * naturalness scores, warnings, or why it failed.
+ */
 export function describeAvatar(state: AvatarState) {
   if (state.state !== 'ready') return state;
   const { analysis } = state;
@@ -37,11 +45,18 @@ export function describeAvatar(state: AvatarState) {
   };
 }
 
-/** `GET /avatars` and `GET /avatars/:id`: which avatars exist and how each one is doing. */
-export function avatarsRoutes(catalog: AvatarCatalog): Router {
+/**
+ * `GET /avatars` and `GET /avatars/:id`: which avatars exist and how each one is doing; the
+ * details only for operators (`isOperator`, http/operatorAccess.ts).
+ */
+export function avatarsRoutes(
+  catalog: AvatarCatalog,
+  isOperator: (req: Request) => boolean,
+): Router {
   const router = express.Router();
-  router.get('/avatars', (_req, res) => {
-    res.json(catalog.list().map(describeAvatar));
+  const describe = (req: Request) => (isOperator(req) ? describeAvatar : publicAvatar);
+  router.get('/avatars', (req, res) => {
+    res.json(catalog.list().map(describe(req)));
   });
   router.get('/avatars/:avatarId', (req, res) => {
     const state = catalog.get(String(req.params.avatarId));
@@ -51,7 +66,7 @@ export function avatarsRoutes(catalog: AvatarCatalog): Router {
         catalog.list().map((a) => a.id),
       );
     }
-    res.json(describeAvatar(state));
+    res.json(describe(req)(state));
   });
   return router;
 }

@@ -15,7 +15,14 @@ const sessionIdParam = {
   in: 'path',
   required: true,
   schema: { type: 'string' },
-  description: 'Session id (unguessable; it is the capability to control the session)',
+  description:
+    'Session id: 128 random bits, given only to the session’s creator (with tokens, the creating token or the session_token is needed too)',
+};
+
+/** What every request to a session's URLs may also get: not its owner, rate-limited. */
+const sessionProblems = {
+  '401': { $ref: '#/components/responses/Problem' },
+  '429': { $ref: '#/components/responses/Problem' },
 };
 
 export function openApiDocument(version: string) {
@@ -33,7 +40,14 @@ export function openApiDocument(version: string) {
         bearer: {
           type: 'http',
           scheme: 'bearer',
-          description: 'Only when the server is configured with tokens',
+          description:
+            'Only when the server is configured with tokens: creating a session needs one, and a session’s URLs need the token that created it (or its session_token)',
+        },
+        operator: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'An operatorTokens entry; without one, only requests from the server’s own machine (operatorAccess: local)',
         },
       },
       responses: {
@@ -270,11 +284,20 @@ export function openApiDocument(version: string) {
               properties: { type: { const: 'offer' }, sdp: { type: 'string' } },
             },
             ice_servers: { type: 'array', items: { type: 'object' } },
+            session_token: {
+              type: 'string',
+              description:
+                'With tokens only: a Bearer token for this session’s URLs alone, for the client that answers',
+            },
             urls: {
               type: 'object',
               required: ['answer', 'speaking', 'session'],
               properties: {
-                answer: { type: 'string', format: 'uri' },
+                answer: {
+                  type: 'string',
+                  format: 'uri',
+                  description: 'Where to post the answer; it carries a secret answer key',
+                },
                 speaking: { type: 'string', format: 'uri' },
                 session: { type: 'string', format: 'uri' },
               },
@@ -301,14 +324,19 @@ export function openApiDocument(version: string) {
       },
       '/status': {
         get: {
-          summary: 'Avatars, encoder, sessions, frames, bitrate and memory',
-          responses: { '200': json(ref('Status'), 'Current status') },
+          summary: 'For operators: avatars, encoder, sessions, frames, bitrate and memory',
+          security: [{ operator: [] }],
+          responses: {
+            '200': json(ref('Status'), 'Current status'),
+            '401': problem,
+            '403': problem,
+          },
         },
       },
       '/avatars': {
         get: {
           summary:
-            'Every avatar: state (compiling, ready, failed and why), size, fps, frames, scores',
+            'Every avatar: id and state; for operators also why it failed, size, fps, frames, scores',
           responses: { '200': json({ type: 'array', items: ref('Avatar') }, 'The avatars') },
         },
       },
@@ -321,8 +349,11 @@ export function openApiDocument(version: string) {
       },
       '/metrics': {
         get: {
-          summary: 'Prometheus metrics',
+          summary: 'For operators: Prometheus metrics',
+          security: [{ operator: [] }],
           responses: {
+            '401': problem,
+            '403': problem,
             '200': {
               description: 'Prometheus text exposition format',
               content: { 'text/plain': { schema: { type: 'string' } } },
@@ -382,14 +413,21 @@ export function openApiDocument(version: string) {
         parameters: [sessionIdParam],
         get: {
           summary: 'The session’s state and counters',
-          responses: { '200': json(ref('SessionState'), 'The session'), '404': problem },
+          security: [{}, { bearer: [] }],
+          responses: {
+            '200': json(ref('SessionState'), 'The session'),
+            '404': problem,
+            ...sessionProblems,
+          },
         },
         delete: {
           summary: 'End the session',
-          responses: { '200': { description: 'Ended' }, '404': problem },
+          security: [{}, { bearer: [] }],
+          responses: { '200': { description: 'Ended' }, '404': problem, ...sessionProblems },
         },
         patch: {
-          summary: 'WHEP trickle ICE (RFC 8840 fragment)',
+          summary: 'WHEP trickle ICE (RFC 8840 fragment); at most 50 candidates per session',
+          security: [{}, { bearer: [] }],
           requestBody: {
             required: true,
             content: { 'application/trickle-ice-sdpfrag': { schema: { type: 'string' } } },
@@ -401,6 +439,7 @@ export function openApiDocument(version: string) {
             '415': problem,
             '422': problem,
             '428': problem,
+            ...sessionProblems,
           },
         },
       },
@@ -408,6 +447,7 @@ export function openApiDocument(version: string) {
         parameters: [sessionIdParam],
         post: {
           summary: 'Switch speaking on or off; answers when the change took effect',
+          security: [{}, { bearer: [] }],
           requestBody: {
             required: true,
             content: {
@@ -424,6 +464,7 @@ export function openApiDocument(version: string) {
             '200': json(ref('SpeakingChange'), 'Where and when the change took effect'),
             '400': problem,
             '404': problem,
+            ...sessionProblems,
           },
         },
         get: {
@@ -438,6 +479,7 @@ export function openApiDocument(version: string) {
               'Speaking state',
             ),
             '404': problem,
+            ...sessionProblems,
           },
         },
       },
@@ -460,10 +502,20 @@ export function openApiDocument(version: string) {
           },
         },
       },
-      '/streams/{sessionId}/answer': {
-        parameters: [sessionIdParam],
+      '/streams/{sessionId}/answer/{answerKey}': {
+        parameters: [
+          sessionIdParam,
+          {
+            name: 'answerKey',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            description: 'The secret of urls.answer: only the 201 of POST /streams carried it',
+          },
+        ],
         post: {
-          summary: 'The client’s SDP answer to the offer of POST /streams',
+          summary: 'The client’s SDP answer to the offer of POST /streams (post to urls.answer)',
+          security: [{}, { bearer: [] }],
           requestBody: {
             required: true,
             content: {
@@ -485,6 +537,8 @@ export function openApiDocument(version: string) {
             '400': problem,
             '404': problem,
             '409': problem,
+            '422': problem,
+            ...sessionProblems,
           },
         },
       },

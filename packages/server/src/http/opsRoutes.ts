@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import { openApiDocument } from './openapi.js';
 
@@ -8,9 +8,14 @@ export type OpsDeps = {
   sessions: () => number;
   status: () => object;
   metrics: Registry;
+  /** Lets only operators through (http/operatorAccess.ts): /status and /metrics list sessions. */
+  operatorOnly: RequestHandler;
 };
 
-/** What operators and monitors read: liveness, the full status, Prometheus metrics, the API. */
+/**
+ * What operators and monitors read: liveness (open to all), the full status and Prometheus
+ * metrics (operators only), the API description (open).
+ */
 export function opsRoutes(deps: OpsDeps): Router {
   const router = express.Router();
 
@@ -23,11 +28,11 @@ export function opsRoutes(deps: OpsDeps): Router {
     });
   });
 
-  router.get('/status', (_req, res) => {
+  router.get('/status', deps.operatorOnly, (_req, res) => {
     res.json(deps.status());
   });
 
-  router.get('/metrics', async (_req, res) => {
+  router.get('/metrics', deps.operatorOnly, async (_req, res) => {
     res.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 

@@ -25,6 +25,9 @@ const STATUS: Record<ErrorCode, number> = {
   avatar_not_ready: 503,
   avatar_failed: 503,
   server_busy: 503,
+  too_many_candidates: 422,
+  operator_only: 403,
+  bad_host: 400,
 };
 
 const TITLE: Record<ErrorCode, string> = {
@@ -35,7 +38,7 @@ const TITLE: Record<ErrorCode, string> = {
   video_not_found: 'Video not found',
   unauthorized: 'Unauthorized',
   forbidden: 'Token not valid for this avatar',
-  rate_limited: 'Too many sessions created',
+  rate_limited: 'Too many requests',
   precondition_failed: 'Stale ETag',
   precondition_required: 'If-Match required',
   path_not_allowed: 'Path not allowed',
@@ -50,6 +53,9 @@ const TITLE: Record<ErrorCode, string> = {
   avatar_not_ready: 'Avatar not ready',
   avatar_failed: 'Avatar unavailable',
   server_busy: 'Server busy',
+  too_many_candidates: 'Too many ICE candidates',
+  operator_only: 'For operators only',
+  bad_host: 'Host not allowed',
 };
 
 export function sendProblem(req: Request, res: Response, err: AvatarServerError) {

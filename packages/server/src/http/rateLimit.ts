@@ -1,10 +1,11 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { AvatarServerError } from '../lib/errors.js';
 
 /**
- * Per-client-IP token buckets for session creation (config `sessionRateLimit`): each new session
- * costs a DTLS handshake and a UDP port, so one client must not be able to make hundreds a
- * second (notes/whep.md §1 item 21). `burst` requests at once, then `perMinute` refilled evenly.
+ * Token buckets per key (a client address, or an address and a session): session creation
+ * (`sessionRateLimit`) costs a DTLS handshake and a UDP port, and every request to a session
+ * (`sessionRequestRateLimit`) costs work too, so one client must not be able to make hundreds a
+ * second. `burst` requests at once, then `perMinute` refilled evenly.
  */
 export class RateLimiter {
   #buckets = new Map<string, { tokens: number; at: number }>();
@@ -47,19 +48,33 @@ export class RateLimiter {
   }
 }
 
-/** 429 with Retry-After beyond the limit; `perMinute: 0` turns it off. */
-export function limitSessionCreation(limit: { perMinute: number; burst: number }): RequestHandler {
+export type RateLimit = { perMinute: number; burst: number };
+
+/**
+ * 429 with Retry-After beyond the limit, per `key` (the client address by default);
+ * `perMinute: 0` turns it off. `what` names the limit in the problem's detail.
+ */
+export function limitRequests(
+  limit: RateLimit,
+  what: string,
+  key: (req: Request) => string = (req) => req.ip ?? 'unknown',
+): RequestHandler {
   if (limit.perMinute <= 0) return (_req, _res, next) => next();
   const limiter = new RateLimiter(limit.perMinute, limit.burst);
   return (req, _res, next) => {
-    const wait = limiter.take(req.ip ?? 'unknown');
+    const wait = limiter.take(key(req));
     if (wait === 0) return next();
     next(
       new AvatarServerError(
         'rate_limited',
-        `too many sessions created from your address (limit ${limit.perMinute} a minute, ${limit.burst} at once); retry after ${wait} s`,
+        `too many ${what} (limit ${limit.perMinute} a minute, ${limit.burst} at once); retry after ${wait} s`,
         { retryAfterSeconds: wait },
       ),
     );
   };
+}
+
+/** Session creation, per client address (setting `sessionRateLimit`; WHEP and /streams share it). */
+export function limitSessionCreation(limit: RateLimit): RequestHandler {
+  return limitRequests(limit, 'sessions created from your address');
 }

@@ -9,22 +9,15 @@ import type { AvatarSource } from '../media/compileAvatar.js';
 import { findAvatars } from '../media/findAvatars.js';
 import type { OnDemandAvatars } from '../media/OnDemandAvatars.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
-import { OfferError } from '../webrtc/offer.js';
-import { answerSession, offerSession } from '../webrtc/openSession.js';
-import { checkAvatarAllowed, requireToken } from './auth.js';
+import { checkAvatarAllowed, requireToken, tokensRequired } from './auth.js';
 import { checkClipRequest } from './clipRequests.js';
-import { limitSessionCreation } from './rateLimit.js';
+import { asHttp, readyAvatar } from './httpErrors.js';
+import { ownedSession, ownerOf } from './sessionAccess.js';
 import { baseUrl, sessionUrl } from './sessionUrls.js';
-import { canonicalAvatarId, ensureCapacity, resolveAvatar, type WhepDeps } from './whepRoutes.js';
+import { canonicalAvatarId, ensureCapacity, type RouteDeps, resolveAvatar } from './whepRoutes.js';
 
-export type StreamsDeps = WhepDeps & {
-  videosDir: string;
-  frameProcessor: string | undefined;
-  /** Clip paths allowed (setting clipRequests); off when unset. */
-  clipRequests?: boolean | undefined;
-  /** Bounds on avatars compiled on request (clip pairs, use_ai); unset: the catalog, unbounded. */
-  onDemand?: OnDemandAvatars | undefined;
-};
+/** The routes' needs, and the bounds on avatars compiled on request (clip pairs, use_ai). */
+type StreamsDeps = RouteDeps & { onDemand?: OnDemandAvatars | undefined };
 
 /** How long `POST /streams` waits for a new clip pair to compile before answering 503. */
 const COMPILE_WAIT_MS = 60_000;
@@ -45,17 +38,17 @@ const StreamRequest = z
 
 /**
  * The original API: `POST /streams` makes the session and *our* SDP offer; the client answers at
- * `POST /streams/:id/answer`. The session is an ordinary registry session, so speaking and ending
- * use the WHEP session URLs, and the data channel works as for WHEP.
+ * `urls.answer` (`/streams/:id/answer/:answerKey`: the key is a secret only the 201 carried). The
+ * session is an ordinary session, so speaking and ending use the WHEP session URLs, and the data
+ * channel works as for WHEP.
  */
 export function streamsRoutes(deps: StreamsDeps): Router {
+  const { config } = deps;
   const router = express.Router();
   const json = express.json({ limit: '128kb', type: () => true });
 
-  const limit =
-    deps.creationLimit ?? limitSessionCreation(deps.sessionRateLimit ?? { perMinute: 0, burst: 1 });
-  const auth = requireToken(deps.tokens, deps.tokenSecret);
-  router.post('/streams', limit, auth, json, async (req, res) => {
+  const auth = requireToken(config.tokens, config.tokenSecret);
+  router.post('/streams', deps.creationLimit, auth, json, async (req, res) => {
     const parsed = StreamRequest.safeParse(req.body ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -65,47 +58,51 @@ export function streamsRoutes(deps: StreamsDeps): Router {
       );
     }
     // Before any compile: a token for named avatars may not open others, nor clip paths.
-    const named = parsed.data.video_id ?? parsed.data.portrait_id ?? deps.defaultAvatar;
+    const named = parsed.data.video_id ?? parsed.data.portrait_id ?? config.defaultAvatar;
     const clipPaths = parsed.data.gesture_video ?? parsed.data.idle_video;
-    if (clipPaths !== undefined) checkClipRequest(res, deps.clipRequests);
-    else checkAvatarAllowed(res, canonicalAvatarId(deps.catalog, named, deps.defaultAvatar), named);
+    if (clipPaths !== undefined) checkClipRequest(res, config.clipRequests);
+    else
+      checkAvatarAllowed(res, canonicalAvatarId(deps.catalog, named, config.defaultAvatar), named);
     const avatar = await avatarFor(deps, parsed.data);
     ensureCapacity(deps);
-    const { session, offer } = await offerSession({
-      avatar,
-      registry: deps.registry,
-      ice: deps.ice,
-      logger: deps.logger,
-      handshakeTimeoutMs: deps.handshakeTimeoutMs,
-      receiverSilenceTimeoutMs: deps.receiverSilenceTimeoutMs,
-    });
-    const base = baseUrl(req, deps.publicBaseUrl);
-    const url = sessionUrl(base, session.id);
+    const base = baseUrl(req, config);
+    const { owned, offer } = await asHttp(
+      deps.sessions.offer(avatar, ownerOf(req, tokensRequired(config))),
+    );
+    const { id } = owned;
+    const url = sessionUrl(base, id);
     res
       .status(201)
       .set('Location', url)
       .json({
-        id: session.id,
-        session_id: session.id,
+        id,
+        session_id: id,
         avatar: avatar.id,
         offer: { type: 'offer', sdp: offer },
-        ice_servers: deps.iceServers,
+        ice_servers: config.iceServers,
         urls: {
-          answer: `${base}/streams/${session.id}/answer`,
+          answer: `${base}/streams/${id}/answer/${owned.answerKey}`,
           speaking: `${url}/speaking`,
           session: url,
         },
+        // With tokens: a token for this session's URLs only, to hand to the client that answers.
+        ...(owned.sessionToken ? { session_token: owned.sessionToken } : {}),
       });
   });
 
   router.post(
-    '/streams/:sessionId/answer',
+    '/streams/:sessionId/answer/:answerKey',
+    deps.sessionAccess,
+    (req, res, next) => {
+      if (!ownedSession(res).answerKeyMatches(String(req.params.answerKey))) {
+        throw noAnswerHere();
+      }
+      next();
+    },
     express.text({ type: 'application/sdp', limit: '128kb' }),
     json,
     async (req, res) => {
-      const id = String(req.params.sessionId);
-      const session = deps.registry.get(id);
-      if (!session) throw AvatarServerError.sessionNotFound(id);
+      const owned = ownedSession(res);
       const body = req.body as unknown;
       const sdp =
         typeof body === 'string'
@@ -119,22 +116,23 @@ export function streamsRoutes(deps: StreamsDeps): Router {
           'send the answer as JSON {"type": "answer", "sdp": "v=0..."} or as application/sdp',
         );
       }
-      try {
-        await answerSession(session, sdp);
-      } catch (err) {
-        if (err instanceof OfferError) {
-          throw new AvatarServerError(
-            err.kind === 'unparsable' ? 'unparsable_sdp' : 'session_state',
-            err.message,
-          );
-        }
-        throw err;
-      }
-      res.json({ id, session_id: id, state: 'answered' });
+      await asHttp(owned.acceptAnswer(sdp));
+      res.json({ id: owned.id, session_id: owned.id, state: 'answered' });
     },
   );
+  // The answer URL without its key: it was not built from urls.answer.
+  router.post('/streams/:sessionId/answer', deps.sessionAccess, () => {
+    throw noAnswerHere();
+  });
 
   return router;
+}
+
+function noAnswerHere() {
+  return new AvatarServerError(
+    'session_not_found',
+    'no session waits for an answer at this URL: post the answer to urls.answer of the 201 (it carries the answer key)',
+  );
 }
 
 async function avatarFor(
@@ -155,18 +153,19 @@ async function avatarFor(
       'gesture_video and idle_video go together: send both paths (or a video_id)',
     );
   }
-  if (body.use_ai && !deps.frameProcessor) {
+  const { config } = deps;
+  if (body.use_ai && !config.frameProcessor) {
     throw new AvatarServerError(
       'ai_not_available',
       'use_ai: this server has no AI model; set frameProcessor in config.yaml to process frames at compile time, or send use_ai: false',
     );
   }
   if (!paths) {
-    const id = named ?? deps.defaultAvatar;
-    if (!body.use_ai) return resolveAvatar(deps.catalog, id, deps.defaultAvatar);
+    const id = named ?? config.defaultAvatar;
+    if (!body.use_ai) return resolveAvatar(deps.catalog, id, config.defaultAvatar);
     // The named avatar's clips, through the frame processor: another avatar, compiled once.
-    const wanted = canonicalAvatarId(deps.catalog, id, deps.defaultAvatar);
-    const found = findAvatars(resolve(deps.videosDir)).find((a) => a.id === wanted);
+    const wanted = canonicalAvatarId(deps.catalog, id, config.defaultAvatar);
+    const found = findAvatars(resolve(config.videosDir)).find((a) => a.id === wanted);
     if (!found) {
       throw AvatarServerError.avatarNotFound(
         id,
@@ -177,14 +176,14 @@ async function avatarFor(
       idle: realpathSync(found.clips.idle),
       speaking: realpathSync(found.clips.speaking),
     };
-    return ready(deps, { id: `${wanted}+processed`, clips, processor: deps.frameProcessor! });
+    return ready(deps, { id: `${wanted}+processed`, clips, processor: config.frameProcessor! });
   }
   const clips = {
-    idle: confinedClip(deps.videosDir, body.idle_video!, 'idle_video'),
-    speaking: confinedClip(deps.videosDir, body.gesture_video!, 'gesture_video'),
+    idle: confinedClip(config.videosDir, body.idle_video!, 'idle_video'),
+    speaking: confinedClip(config.videosDir, body.gesture_video!, 'gesture_video'),
   };
-  const processor = body.use_ai ? deps.frameProcessor : undefined;
-  return ready(deps, sourceForPair(deps.videosDir, clips, processor));
+  const processor = body.use_ai ? config.frameProcessor : undefined;
+  return ready(deps, sourceForPair(config.videosDir, clips, processor));
 }
 
 /** Compiles the avatar on first use (cached afterwards) and waits for it, within limits. */
@@ -196,18 +195,5 @@ async function ready(deps: StreamsDeps, source: AvatarSource): Promise<Packetize
   });
   const state: AvatarState | undefined = await Promise.race([compiled, late]);
   clearTimeout(timer);
-  if (!state || state.state === 'compiling') {
-    throw new AvatarServerError(
-      'avatar_not_ready',
-      `avatar '${source.id}' is still compiling; retry shortly`,
-      { retryAfterSeconds: 10 },
-    );
-  }
-  if (state.state === 'failed') {
-    throw new AvatarServerError(
-      'avatar_failed',
-      `avatar '${source.id}' failed to compile: ${state.error}`,
-    );
-  }
-  return state.avatar;
+  return readyAvatar(state, source.id);
 }

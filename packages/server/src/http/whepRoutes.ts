@@ -1,43 +1,31 @@
 import { randomBytes } from 'node:crypto';
-import express, { type Request, type RequestHandler, type Router } from 'express';
-import type { Logger } from 'pino';
+import express, { type RequestHandler, type Router } from 'express';
+import type { Config } from '../config/schema.js';
 import { AvatarServerError } from '../lib/errors.js';
 import type { AvatarCatalog } from '../media/AvatarCatalog.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
+import type { SessionFactory } from '../session/SessionFactory.js';
 import type { SessionRegistry } from '../session/SessionRegistry.js';
-import type { IceOptions } from '../webrtc/AvatarPeer.js';
-import { OfferError } from '../webrtc/offer.js';
-import { openSession, patchSession } from '../webrtc/openSession.js';
 import { parseSdpFragment } from '../webrtc/trickle.js';
-import { checkAvatarAllowed, requireToken } from './auth.js';
+import { checkAvatarAllowed, requireToken, tokensRequired } from './auth.js';
 import { checkIfMatch, newEtag } from './etag.js';
-import { limitSessionCreation } from './rateLimit.js';
+import { asHttp, readyAvatar } from './httpErrors.js';
+import { ownedSession, ownerOf } from './sessionAccess.js';
 import { baseUrl, sessionUrl } from './sessionUrls.js';
 
 export type IceServer = { urls: string | string[]; username?: string; credential?: string };
 
-export type WhepDeps = {
-  /** Bearer tokens allowed to create sessions; empty (and no tokenSecret): open. */
-  tokens: readonly string[];
-  /** Key of signed short-lived tokens (lib/signedToken.ts). */
-  tokenSecret?: string | undefined;
-  /** Per-IP limit on session creation; app.ts makes one limiter shared by WHEP and /streams. */
-  sessionRateLimit?: { perMinute: number; burst: number } | undefined;
-  creationLimit?: RequestHandler | undefined;
-  /** 428/412 for a PATCH without or with a stale If-Match (http/etag.ts); default lenient. */
-  strictEtags?: boolean | undefined;
-  /** STUN/TURN servers for clients, sent as `Link: rel="ice-server"` (WHEP §4.7). */
-  iceServers: readonly IceServer[];
+/** What the WHEP and `/streams` routes need; every setting comes from the parsed config. */
+export type RouteDeps = {
+  config: Config;
   catalog: AvatarCatalog;
   registry: SessionRegistry;
-  ice: IceOptions;
-  publicBaseUrl: string | undefined;
-  defaultAvatar: string;
-  handshakeTimeoutMs: number;
-  /** A connected viewer silent on RTCP this long is gone (config receiverSilenceTimeoutMs). */
-  receiverSilenceTimeoutMs?: number | undefined;
-  maxSessions: number;
-  logger: Logger;
+  /** Creates sessions with their peers and finds them again (session/SessionFactory.ts). */
+  sessions: SessionFactory;
+  /** The per-IP limit on session creation, one for WHEP and `/streams` together. */
+  creationLimit: RequestHandler;
+  /** Finds the session of a session URL, rate-limits its requests, checks its owner. */
+  sessionAccess: RequestHandler;
 };
 
 const BODY_LIMIT = '128kb';
@@ -51,11 +39,12 @@ function methodNotAllowed(allow: string[]) {
 }
 
 /** 503 with Retry-After once the server holds `maxSessions` (WHEP and `/streams` alike). */
-export function ensureCapacity(deps: Pick<WhepDeps, 'registry' | 'maxSessions'>) {
-  if (deps.registry.size >= deps.maxSessions) {
+export function ensureCapacity(deps: Pick<RouteDeps, 'registry' | 'config'>) {
+  const max = deps.config.maxSessions;
+  if (deps.registry.size >= max) {
     throw new AvatarServerError(
       'server_busy',
-      `this server is at its limit of ${deps.maxSessions} sessions; retry shortly or use another node`,
+      `this server is at its limit of ${max} sessions; retry shortly or use another node`,
       { retryAfterSeconds: 5 },
     );
   }
@@ -78,22 +67,7 @@ export function resolveAvatar(
       id,
       catalog.list().map((a) => a.id),
     );
-  if (state.state === 'compiling') {
-    throw new AvatarServerError(
-      'avatar_not_ready',
-      `avatar '${wanted}' is still compiling; retry shortly`,
-      {
-        retryAfterSeconds: 5,
-      },
-    );
-  }
-  if (state.state === 'failed') {
-    throw new AvatarServerError(
-      'avatar_failed',
-      `avatar '${wanted}' failed to compile: ${state.error}`,
-    );
-  }
-  return state.avatar;
+  return readyAvatar(state, wanted);
 }
 
 /** One `Link` value per ICE server URL (draft-ietf-wish-whep §4.7). */
@@ -109,24 +83,17 @@ export function iceServerLinks(servers: readonly IceServer[]): string[] {
   );
 }
 
-function sessionOf(deps: WhepDeps, req: Request) {
-  const id = String(req.params.sessionId);
-  const session = deps.registry.get(id);
-  if (!session) throw AvatarServerError.sessionNotFound(id);
-  return session;
-}
-
 /** draft-ietf-wish-whep: the endpoint (one per avatar) and the session resources. */
-export function whepRoutes(deps: WhepDeps): Router {
+export function whepRoutes(deps: RouteDeps): Router {
+  const { config } = deps;
   const router = express.Router();
   const sdpBody = express.text({ type: () => true, limit: BODY_LIMIT });
 
   router
     .route('/whep/avatars/:avatarId')
     .post(
-      deps.creationLimit ??
-        limitSessionCreation(deps.sessionRateLimit ?? { perMinute: 0, burst: 1 }),
-      requireToken(deps.tokens, deps.tokenSecret),
+      deps.creationLimit,
+      requireToken(config.tokens, config.tokenSecret),
       (req, _res, next) => {
         if (!req.is('application/sdp')) {
           throw new AvatarServerError(
@@ -138,44 +105,31 @@ export function whepRoutes(deps: WhepDeps): Router {
       },
       sdpBody,
       async (req, res) => {
-        const avatar = resolveAvatar(deps.catalog, String(req.params.avatarId), deps.defaultAvatar);
+        const avatar = resolveAvatar(
+          deps.catalog,
+          String(req.params.avatarId),
+          config.defaultAvatar,
+        );
         checkAvatarAllowed(res, avatar.id, String(req.params.avatarId));
         ensureCapacity(deps);
+        const base = baseUrl(req, config);
         const offer = typeof req.body === 'string' ? req.body : '';
-        let opened: Awaited<ReturnType<typeof openSession>>;
-        try {
-          opened = await openSession({
-            offer,
-            avatar,
-            registry: deps.registry,
-            ice: deps.ice,
-            logger: deps.logger,
-            handshakeTimeoutMs: deps.handshakeTimeoutMs,
-            receiverSilenceTimeoutMs: deps.receiverSilenceTimeoutMs,
-          });
-        } catch (err) {
-          if (err instanceof OfferError) {
-            throw new AvatarServerError(
-              err.kind === 'unparsable' ? 'unparsable_sdp' : 'unusable_offer',
-              err.message,
-            );
-          }
-          throw err;
-        }
-        const location = sessionUrl(baseUrl(req, deps.publicBaseUrl), opened.session.id);
+        const { owned, answer } = await asHttp(
+          deps.sessions.answer(avatar, offer, ownerOf(req, tokensRequired(config))),
+        );
         res
           .status(201)
-          .set('Location', location)
-          .set('ETag', newEtag(opened.session, randomBytes(8).toString('hex')))
+          .set('Location', sessionUrl(base, owned.id))
+          .set('ETag', newEtag(owned.session, randomBytes(8).toString('hex')))
           .set('Accept-Patch', 'application/trickle-ice-sdpfrag');
-        const links = iceServerLinks(deps.iceServers);
+        const links = iceServerLinks(config.iceServers);
         if (links.length) res.set('Link', links);
-        res.type('application/sdp').send(opened.answer);
+        res.type('application/sdp').send(answer);
       },
     )
     // WHEP -03 §4.1: GET is 2xx without a body; -04 recommends HEAD 200 with the SDP type.
     .get((req, res) => {
-      resolveAvatar(deps.catalog, String(req.params.avatarId), deps.defaultAvatar);
+      resolveAvatar(deps.catalog, String(req.params.avatarId), config.defaultAvatar);
       res.status(200).type('application/sdp').end();
     })
     .options((_req, res) => {
@@ -185,8 +139,8 @@ export function whepRoutes(deps: WhepDeps): Router {
 
   router
     .route('/whep/sessions/:sessionId')
-    .get((req, res) => {
-      const session = sessionOf(deps, req);
+    .get(deps.sessionAccess, (_req, res) => {
+      const { session } = ownedSession(res);
       res.json({
         id: session.id,
         avatar: session.avatarId,
@@ -195,11 +149,12 @@ export function whepRoutes(deps: WhepDeps): Router {
         stats: session.stats,
       });
     })
-    .delete((req, res) => {
-      sessionOf(deps, req).close('deleted by client');
+    .delete(deps.sessionAccess, (_req, res) => {
+      ownedSession(res).session.close('deleted by client');
       res.status(200).end();
     })
     .patch(
+      deps.sessionAccess,
       (req, _res, next) => {
         if (!req.is('application/trickle-ice-sdpfrag')) {
           throw new AvatarServerError(
@@ -211,9 +166,9 @@ export function whepRoutes(deps: WhepDeps): Router {
       },
       sdpBody,
       async (req, res) => {
-        const session = sessionOf(deps, req);
-        checkIfMatch(req, session, deps.strictEtags ?? false);
-        await patchSession(session, parseSdpFragment(typeof req.body === 'string' ? req.body : ''));
+        const owned = ownedSession(res);
+        checkIfMatch(req, owned.session, config.strictEtags);
+        await owned.addCandidates(parseSdpFragment(typeof req.body === 'string' ? req.body : ''));
         res.status(204).end();
       },
     )
@@ -224,22 +179,31 @@ export function whepRoutes(deps: WhepDeps): Router {
 
   router
     .route('/whep/sessions/:sessionId/speaking')
-    .post(express.json({ limit: BODY_LIMIT, type: () => true }), async (req, res) => {
-      const receivedAt = performance.now();
-      const session = sessionOf(deps, req);
-      const speaking = (req.body as { speaking?: unknown } | undefined)?.speaking;
-      if (typeof speaking !== 'boolean') {
-        throw new AvatarServerError(
-          'bad_request',
-          'send a JSON body {"speaking": true} or {"speaking": false}',
-        );
-      }
-      res.json(await session.setSpeaking(speaking, receivedAt));
+    .post(
+      deps.sessionAccess,
+      express.json({ limit: BODY_LIMIT, type: () => true }),
+      async (req, res) => {
+        const receivedAt = performance.now();
+        const { session } = ownedSession(res);
+        const speaking = (req.body as { speaking?: unknown } | undefined)?.speaking;
+        if (typeof speaking !== 'boolean') {
+          throw new AvatarServerError(
+            'bad_request',
+            'send a JSON body {"speaking": true} or {"speaking": false}',
+          );
+        }
+        res.json(await session.setSpeaking(speaking, receivedAt));
+      },
+    )
+    .get(deps.sessionAccess, (_req, res) => {
+      res.json({ speaking: ownedSession(res).session.speaking });
     })
-    .get((req, res) => {
-      res.json({ speaking: sessionOf(deps, req).speaking });
+    // A CORS preflight (a page on another origin posting JSON, with a token): cors() set the
+    // headers; without this it was a 405 and the browser refused the switch.
+    .options((_req, res) => {
+      res.status(204).end();
     })
-    .all(methodNotAllowed(['POST', 'GET']));
+    .all(methodNotAllowed(['POST', 'GET', 'OPTIONS']));
 
   return router;
 }

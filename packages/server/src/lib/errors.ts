@@ -21,6 +21,9 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'server_busy'
+  | 'too_many_candidates'
+  | 'operator_only'
+  | 'bad_host'
   | 'internal';
 
 /** An error with a code and a message meant for the API user (it becomes the problem's detail). */

@@ -1,10 +1,8 @@
+import { CONFIG_DEFAULTS } from '../config/defaults.js';
+import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import type { FrameClock } from './frameClock.js';
-import {
-  emptySessionStats,
-  type Session,
-  type SessionStats,
-  type SpeakingChange,
-} from './Session.js';
+import { emptySessionStats, Session, type SessionStats, type SpeakingChange } from './Session.js';
+import type { VideoSender } from './videoSender.js';
 
 /**
  * One slice of a tick's sends: `sessions` frames went out between `startLateMs` and `endLateMs`
@@ -28,9 +26,6 @@ export type RegistryObserver = {
   /** After each slice of a tick has been sent (the capacity benchmark's late-frame count). */
   sliceSent?(report: SliceReport): void;
 };
-
-/** Send slices per tick by default: 4 at 25 fps puts a slice every 10 ms (docs/benchmarks.md). */
-export const DEFAULT_SEND_SLICES = 4;
 
 /**
  * Every live session, ticked together by one frame clock. WHEP sessions (and later the original
@@ -75,12 +70,13 @@ export class SessionRegistry {
   constructor(
     clock: FrameClock,
     onError: (err: unknown, session: Session) => void = () => {},
+    /** Settings `switchWaitFrames` and `sendSlices`; their defaults come from the config schema. */
     options: { switchWaitFrames?: number; sendSlices?: number } = {},
   ) {
     this.#clock = clock;
     this.#onError = onError;
-    this.switchWaitFrames = options.switchWaitFrames ?? 0;
-    this.sendSlices = Math.max(1, Math.floor(options.sendSlices ?? DEFAULT_SEND_SLICES));
+    this.switchWaitFrames = options.switchWaitFrames ?? CONFIG_DEFAULTS.switchWaitFrames;
+    this.sendSlices = Math.max(1, Math.floor(options.sendSlices ?? CONFIG_DEFAULTS.sendSlices));
     this.#slices = Array.from({ length: this.sendSlices }, () => new Set<Session>());
     this.#sliceOffsetMs = clock.periodMs / this.sendSlices;
     clock.onTick((tick) => {
@@ -151,6 +147,18 @@ export class SessionRegistry {
     const sum = { ...this.#closedTotals };
     for (const session of this.#sessions.values()) addStats(sum, session.stats);
     return sum;
+  }
+
+  /**
+   * A new session for `avatar`, sending through `sender`, on this registry's clock and with its
+   * settings (`switchWaitFrames`), added at once. The session factory calls this.
+   */
+  open(avatar: PacketizedAvatar, sender: VideoSender): Session {
+    const session = new Session(avatar, this.#clock, sender, {
+      switchWaitFrames: this.switchWaitFrames,
+    });
+    this.add(session);
+    return session;
   }
 
   add(session: Session) {

@@ -25,6 +25,7 @@ type Reply =
   | (SpeakingChange & { type: 'speaking'; id?: unknown })
   | { type: 'error'; id?: unknown; detail: string };
 
+/** The reply to one client message; never rejects (a failure is an `error` reply with its `id`). */
 export async function handleControlMessage(session: Session, text: string): Promise<Reply> {
   let message: unknown;
   try {
@@ -47,6 +48,11 @@ export async function handleControlMessage(session: Session, text: string): Prom
       detail: 'unknown message: send {"type":"speaking","speaking":true|false}',
     };
   }
-  const change = await session.setSpeaking(m.speaking);
-  return { type: 'speaking', id, ...change };
+  try {
+    const change = await session.setSpeaking(m.speaking);
+    return { type: 'speaking', id, ...change };
+  } catch (err) {
+    // With its id, so the client can tell which request failed and why (not a timeout).
+    return { type: 'error', id, detail: (err as Error).message };
+  }
 }

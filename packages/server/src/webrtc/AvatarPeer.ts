@@ -18,7 +18,13 @@ import {
   useSdesMid,
 } from 'werift';
 import { PROFILE_LEVEL_ID } from '../media/encoderArgs.js';
-import type { VideoSender } from '../session/videoSender.js';
+import type {
+  ControlHandler,
+  PeerState,
+  RemoteCandidate,
+  ViewerPeer,
+} from '../session/viewerPeer.js';
+import { limitCandidatePairs } from './candidatePairs.js';
 import { hostCandidatesOnly } from './hostCandidatesOnly.js';
 import { addRtcpMuxOnly, checkOffer, OfferError } from './offer.js';
 import { announcePublicIp } from './publicIp.js';
@@ -65,6 +71,8 @@ function createPeerConnection(ice: IceOptions) {
     iceUseIpv6: ice.useIpv6,
     iceAdditionalHostAddresses: ice.additionalHostAddresses,
     ...(ice.portRange ? { icePortRange: ice.portRange } : {}),
+    // Connectivity checks go to addresses the client names: a bounded number of them.
+    iceFilterCandidatePair: limitCandidatePairs(),
     codecs: { video: [codec], audio: [] },
     // No transport-cc: werift's TWCC bookkeeping grows by ~6 MB per peer (docs/werift.md).
     headerExtensions: {
@@ -85,11 +93,9 @@ function createPeerConnection(ice: IceOptions) {
   return { pc, transceiver };
 }
 
-export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+export type { ControlHandler, PeerState } from '../session/viewerPeer.js';
 
-export type ControlHandler = (text: string, reply: (text: string) => void) => void;
-
-export class AvatarPeer implements VideoSender {
+export class AvatarPeer implements ViewerPeer {
   readonly answer: string;
   #pc: RTCPeerConnection;
   #sender: RTCRtpSender;
@@ -243,7 +249,7 @@ export class AvatarPeer implements VideoSender {
 
   /**
    * Any RTCP the receiver sends about our stream: receiver reports (about one a second from
-   * browsers and werift), PLI, NACK, REMB. Its silence means the viewer is gone (see openSession).
+   * browsers and werift), PLI, NACK, REMB. Its silence means the viewer is gone (see session/SessionFactory.ts).
    */
   onReceiverRtcp(listener: () => void) {
     this.#sender.onRtcp.subscribe(() => listener());
@@ -255,7 +261,7 @@ export class AvatarPeer implements VideoSender {
   }
 
   /** Adds candidates the client trickles after its offer (WHEP PATCH, RFC 8840). */
-  async addRemoteCandidates(candidates: Array<{ candidate: string; sdpMid?: string }>) {
+  async addRemoteCandidates(candidates: RemoteCandidate[]) {
     for (const c of candidates) {
       // A candidate werift cannot use is dropped silently, as WHEP asks.
       await this.#pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid }).catch(() => {});

@@ -33,8 +33,10 @@ export async function startTestServer(
     x264Preset: 'ultrafast',
     // Marker clips must keep every frame: tests count on loops of exactly 50 and 40 frames.
     loopTrim: false,
-    // Tests create many sessions from one address; the rate-limit test turns it on.
+    // Tests create many sessions and requests from one address; the rate-limit tests turn the
+    // limits on.
     sessionRateLimit: { perMinute: 0, burst: 1 },
+    sessionRequestRateLimit: { perMinute: 0, burst: 1 },
     ...overrides,
   });
   const server = await startServer(config, {
