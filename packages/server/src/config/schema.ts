@@ -182,6 +182,8 @@ export const ConfigSchema = z
     tokenSecretFile: z.string().min(1).optional(),
     /** File of `tokens`, one per line (`#` comments and blank lines ignored); added to `tokens`. */
     tokensFile: z.string().min(1).optional(),
+    /** File of `operatorTokens`, one per line (as `tokensFile`); added to `operatorTokens`. */
+    operatorTokensFile: z.string().min(1).optional(),
     /** Log level for pino. */
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -49,6 +49,16 @@ describe('secrets from files and the environment', () => {
     ]);
   });
 
+  it('operatorTokensFile adds operator tokens the same way', () => {
+    const file = secretFile('# operators\noperator-token-0123456789\n');
+    expect(parseConfig({ operatorTokensFile: file }).operatorTokens).toEqual([
+      'operator-token-0123456789',
+    ]);
+    expect(() => parseConfig({ operatorTokensFile: secretFile('too-short\n') })).toThrow(
+      /'operatorTokensFile': token 1 of .* shorter than 16 characters/,
+    );
+  });
+
   it.each([
     [
       { tokenSecretFile: '/nonexistent/secret' },
@@ -72,7 +82,12 @@ describe('secrets from files and the environment', () => {
 
   it('warns when a secret is given as a flag, and names the safe ways', () => {
     expect(secretFlagWarnings({ port: '9000' })).toEqual([]);
-    const [secret, tokens] = secretFlagWarnings({ 'token-secret': SECRET, tokens: 'a,b' });
+    const [secret, tokens, operator] = secretFlagWarnings({
+      'token-secret': SECRET,
+      tokens: 'a,b',
+      'operator-tokens': 'c',
+    });
+    expect(operator).toMatch(/--operator-tokens .*--operator-tokens-file PATH/);
     expect(secret).toMatch(
       /--token-secret .*\/proc\/<pid>\/cmdline.*--token-secret-file PATH or AVATAR_TOKEN_SECRET/,
     );

@@ -15,10 +15,25 @@ function read(setting: string, file: string): string {
   }
 }
 
+/** A file of tokens, one a line; blank lines and `#` comments are skipped. */
+function tokenLines(setting: string, file: string, minLength: number): string[] {
+  const lines = read(setting, file)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const short = lines.findIndex((line) => line.length < minLength);
+  if (short !== -1) {
+    throw new SecretFileError(
+      `'${setting}': token ${short + 1} of ${file} is shorter than ${minLength} characters`,
+    );
+  }
+  return lines;
+}
+
 /**
- * `tokenSecretFile` and `tokensFile` read into `tokenSecret` and `tokens`. Secrets belong in a
- * file (mode 600) or the environment: a command line is readable by every local user through
- * `ps` and `/proc/<pid>/cmdline`.
+ * `tokenSecretFile`, `tokensFile` and `operatorTokensFile` read into `tokenSecret`, `tokens` and
+ * `operatorTokens`. Secrets belong in a file (mode 600) or the environment: a command line is
+ * readable by every local user through `ps` and `/proc/<pid>/cmdline`.
  */
 export function readSecretFiles(config: Config): Config {
   let { tokenSecret, tokens } = config;
@@ -36,25 +51,26 @@ export function readSecretFiles(config: Config): Config {
     }
   }
   if (config.tokensFile !== undefined) {
-    const lines = read('tokensFile', config.tokensFile)
-      .split('\n')
-      .map((line) => line.trim())
-      .filter((line) => line !== '' && !line.startsWith('#'));
-    const short = lines.findIndex((line) => line.length < 8);
-    if (short !== -1) {
-      throw new SecretFileError(
-        `'tokensFile': token ${short + 1} of ${config.tokensFile} is shorter than 8 characters`,
-      );
-    }
-    tokens = [...new Set([...tokens, ...lines])];
+    tokens = [...new Set([...tokens, ...tokenLines('tokensFile', config.tokensFile, 8)])];
   }
-  return { ...config, tokens, ...(tokenSecret !== undefined ? { tokenSecret } : {}) };
+  let { operatorTokens } = config;
+  if (config.operatorTokensFile !== undefined) {
+    const lines = tokenLines('operatorTokensFile', config.operatorTokensFile, 16);
+    operatorTokens = [...new Set([...operatorTokens, ...lines])];
+  }
+  return {
+    ...config,
+    tokens,
+    operatorTokens,
+    ...(tokenSecret !== undefined ? { tokenSecret } : {}),
+  };
 }
 
 /** Flags that put a secret on the command line, and what to use instead. */
 const SECRET_FLAGS: Record<string, string> = {
   'token-secret': '--token-secret-file PATH or AVATAR_TOKEN_SECRET',
   tokens: '--tokens-file PATH or AVATAR_TOKENS',
+  'operator-tokens': '--operator-tokens-file PATH or AVATAR_OPERATOR_TOKENS',
 };
 
 /** One warning line per secret given as a flag (visible to every local user in `ps`). */
