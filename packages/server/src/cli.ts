@@ -6,7 +6,7 @@ import { ConfigError, configFromFlags, flagNames, loadConfig } from './config/lo
 import type { ConfigInput } from './config/schema.js';
 import { secretFlagWarnings } from './config/secretFiles.js';
 import { formatChecks, runDoctor } from './doctor/runDoctor.js';
-import { createLogger } from './lib/logger.js';
+import { chooseLogFormat, createLogger } from './lib/logger.js';
 import { VERSION } from './lib/version.js';
 import { chooseEncoder } from './media/chooseEncoder.js';
 import { compileAvatar } from './media/compileAvatar.js';
@@ -73,7 +73,7 @@ async function main(argv: string[]) {
     const stop = () => {
       process.once('SIGINT', () => process.exit(1));
       process.once('SIGTERM', () => process.exit(1));
-      setTimeout(() => process.exit(1), 10_000).unref();
+      setTimeout(() => process.exit(1), config.drainMs + 10_000).unref();
       void server.close().then(() => process.exit(0));
     };
     process.once('SIGINT', stop);
@@ -89,7 +89,8 @@ async function main(argv: string[]) {
     return;
   }
   if (command === 'compile') {
-    const logger = createLogger(config.logLevel);
+    const format = chooseLogFormat(config.logFormat);
+    const logger = createLogger(config.logLevel, format);
     const ffmpeg = findFfmpeg({ configured: config.ffmpegPath });
     const encoder = await chooseEncoder(ffmpeg.path, config.encoder);
     const { size, fps, bitrateKbps, x264Preset } = config;
@@ -102,6 +103,7 @@ async function main(argv: string[]) {
         analysis: { trim: config.loopTrim, minLoopFraction: config.loopMinFraction },
         cacheDir: config.cacheDir,
         logger,
+        progressLogMs: format === 'pretty' && process.stdout.isTTY ? 500 : 5000,
       });
       const mb = (compiledBytes(outcome.avatar) / 1e6).toFixed(1);
       const { seams, cuts } = outcome.avatar.analysis;

@@ -1,10 +1,12 @@
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import { canonicalAvatarId } from './http/whepRoutes.js';
 import type { AvatarCatalog } from './media/AvatarCatalog.js';
 import type { EncoderChoice } from './media/chooseEncoder.js';
-import { createAvatarService } from './service.js';
+import { type AvatarService, createAvatarService } from './service.js';
 import type { SessionRegistry } from './session/SessionRegistry.js';
 
 export type RunningServer = {
@@ -42,6 +44,7 @@ export async function startServer(
   const url = `http://${host}:${port}`;
   logger.info({ url, avatars: sources.map((s) => s.id) }, 'listening');
   let closing: Promise<void> | undefined;
+  announceReady(service, config, url, options.demoDir, () => closing !== undefined);
 
   return {
     url,
@@ -56,6 +59,12 @@ export async function startServer(
      */
     close() {
       closing ??= (async () => {
+        // Not ready first: a load balancer polling /ready stops sending viewers during drainMs.
+        service.drain();
+        if (config.drainMs > 0) {
+          logger.info({ drainMs: config.drainMs, sessions: registry.size }, 'draining');
+          await new Promise((ok) => setTimeout(ok, config.drainMs));
+        }
         logger.info({ sessions: registry.size }, 'shutting down');
         const stopped = new Promise<void>((ok) => server.close(() => ok()));
         service.close();
@@ -69,4 +78,36 @@ export async function startServer(
       return closing;
     },
   };
+}
+
+/**
+ * One line once the default avatar can be served, with the URL to open: after a first compile a
+ * person watching the terminal knows when to open the page. Says why instead when it cannot be.
+ */
+function announceReady(
+  service: AvatarService,
+  config: Config,
+  url: string,
+  demoDir: string | undefined,
+  closing: () => boolean,
+) {
+  const { catalog, logger } = service;
+  const id = canonicalAvatarId(catalog, 'default', config.defaultAvatar);
+  void catalog.settled(id).then((state) => {
+    if (closing()) return;
+    if (!state) {
+      const found = catalog.list().map((a) => a.id);
+      if (found.length) {
+        logger.warn(
+          { found },
+          `no default avatar '${id}': the demo page and /whep/avatars/default need one (set defaultAvatar)`,
+        );
+      }
+      return;
+    }
+    if (state.state !== 'ready') return; // its failure was logged with the reason
+    const demo = demoDir !== undefined && existsSync(demoDir);
+    const open = demo ? `${url}/` : `${url}/whep/avatars/default`;
+    logger.info({ url: open, avatar: id }, demo ? `ready: open ${open}` : `ready: WHEP at ${open}`);
+  });
 }

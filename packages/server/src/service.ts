@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { createApp } from './http/app.js';
-import { createLogger } from './lib/logger.js';
+import { chooseLogFormat, createLogger, setMediaLogger } from './lib/logger.js';
 import { publicPathText } from './lib/publicPaths.js';
 import { VERSION } from './lib/version.js';
 import { AvatarCatalog } from './media/AvatarCatalog.js';
@@ -32,6 +32,8 @@ export type AvatarService = {
   logger: Logger;
   /** Resolves when every avatar found at start has compiled or failed. */
   compiled: Promise<void>;
+  /** Shutdown begins: `GET /ready` answers 503 from now on; sessions keep running until close. */
+  drain(): void;
   /** Ends every session, stops the clock and any compile. */
   close(): void;
 };
@@ -45,7 +47,12 @@ export async function createAvatarService(
   options: { logger?: Logger; demoDir?: string } = {},
 ): Promise<AvatarService> {
   const startedAt = Date.now();
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const format = chooseLogFormat(config.logFormat);
+  const logger = options.logger ?? createLogger(config.logLevel, format);
+  // webrtc/, session/ and rtp/ log through child loggers of this one (debug: why a session ended).
+  setMediaLogger(logger);
+  // A bar redrawn in place can update often; a JSON line every few seconds is plenty.
+  const redrawnBar = !options.logger && format === 'pretty' && process.stdout.isTTY;
   const ffmpeg = findFfmpeg({ configured: config.ffmpegPath });
   const encoder = await chooseEncoder(ffmpeg.path, config.encoder);
   logger.info(
@@ -77,6 +84,7 @@ export async function createAvatarService(
     cacheMaxBytes: config.cacheMaxMb * 1e6,
     maxRtpPayload: config.maxRtpPayload,
     logger,
+    progressLogMs: redrawnBar ? 500 : 5000,
     onCompiled: (state) => metrics.compiled(state),
     publicText: publicPathText({ videosDir: config.videosDir, ffmpegPath: ffmpeg.path }),
   });
@@ -97,6 +105,7 @@ export async function createAvatarService(
     );
   }
   const compiled = catalog.compile(sources);
+  let draining = false;
   const bitrate = new BitrateMeter(() => registry.totals().bytesSent);
 
   const sessions = new SessionFactory({
@@ -120,6 +129,7 @@ export async function createAvatarService(
     startedAt,
     demoDir: options.demoDir,
     metrics: metrics.register,
+    draining: () => draining,
     status: () =>
       buildStatus({
         version: VERSION,
@@ -142,7 +152,11 @@ export async function createAvatarService(
     ffmpeg,
     logger,
     compiled,
+    drain() {
+      draining = true;
+    },
     close() {
+      draining = true;
       killAllFfmpeg(); // a compile still running is abandoned; its temporary folder is removed
       registry.closeAll('server shutting down');
       clock.stop();

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { verifyToken } from '../src/lib/signedToken.js';
 import { probeClip } from '../src/media/probeClip.js';
+import { makeMarkerVideos } from './support/markerAvatar.js';
 
 /** The `avatar-server` command as a user runs it (from source, through tsx). */
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -150,6 +151,83 @@ describe('avatar-server CLI', () => {
     expect(server.output()).toMatch(/"msg":"shutting down"/);
   });
 });
+
+describe('avatar-server serve output', () => {
+  /** A small marker avatar to compile, and the flags that serve it from a fresh cache. */
+  async function avatarFlags() {
+    const dirs = await makeMarkerVideos({ idleFrames: 30, speakingFrames: 25, size: 128 });
+    const flags = [
+      ...['serve', '--port', '0', '--host', '127.0.0.1'],
+      ...['--videos-dir', dirs.videosDir, '--cache-dir', dirs.cacheDir],
+      ...['--size', '128', '--x264-preset', 'ultrafast', '--loop-trim', 'false'],
+    ];
+    return { flags, cleanup: () => rmSync(dirs.root, { recursive: true, force: true }) };
+  }
+  /** The demo page is served (and the ready line says "open") once `npm run build` built it. */
+  const READY = /ready: (open|WHEP at) http:\/\/127\.0\.0\.1:\d+\//;
+
+  it('piped (systemd, Docker): JSON lines only, and one ready line with the URL', async () => {
+    const { flags, cleanup } = await avatarFlags();
+    const server = run(flags);
+    try {
+      await waitForLine(server.child, server.output, /"msg":"ready: /);
+      const lines = server.output().trim().split('\n');
+      for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+      const ready = lines.map((l) => JSON.parse(l)).filter((l) => /^ready: /.test(l.msg));
+      expect(ready).toHaveLength(1);
+      expect(ready[0].msg).toMatch(READY);
+      expect(ready[0].url).toBe(ready[0].msg.replace(/^ready: (open|WHEP at) /, ''));
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      cleanup();
+    }
+  });
+
+  it.skipIf(!hasScript())(
+    'at a terminal (a pseudo-TTY from script(1)): readable lines with time and level, no JSON',
+    async () => {
+      const { flags, cleanup } = await avatarFlags();
+      const command = ['exec', process.execPath, '--import', TSX, CLI, ...flags]
+        .map((a) => `'${a}'`)
+        .join(' ')
+        .replace("'exec'", 'exec');
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        env: { ...process.env, NO_COLOR: '1' },
+        cwd: mkdtempSync(join(tmpdir(), 'cli-')),
+      });
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+      });
+      const exited = new Promise((ok) => child.on('close', ok));
+      try {
+        await waitForLine(child, () => out, READY);
+        const text = out.replace(/\r/g, '');
+        expect(text).toMatch(
+          /^\d\d:\d\d:\d\d\.\d{3} INFO {2}listening url=http:\/\/127\.0\.0\.1:\d+/m,
+        );
+        expect(text).toMatch(
+          /^\d\d:\d\d:\d\d\.\d{3} INFO {2}\[default\] ready: (open|WHEP at) http/m,
+        );
+        expect(text).not.toContain('{"level"');
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+        cleanup();
+      }
+    },
+  );
+});
+
+function hasScript() {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function waitForLine(child: ChildProcess, output: () => string, line: RegExp) {
   const deadline = Date.now() + 30_000;

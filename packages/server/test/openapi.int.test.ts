@@ -73,6 +73,7 @@ describe('OpenAPI document', () => {
         '/health',
         '/metrics',
         '/openapi.json',
+        '/ready',
         '/status',
         '/streams',
         '/streams/{sessionId}/answer/{answerKey}',
@@ -85,6 +86,7 @@ describe('OpenAPI document', () => {
 
   it('matches health, status, metrics and problems', async () => {
     await conforms('/health', 'get', await fetch(`${server.url}/health`));
+    await conforms('/ready', 'get', await fetch(`${server.url}/ready`));
     await conforms('/status', 'get', await fetch(`${server.url}/status`));
     await conforms('/metrics', 'get', await fetch(`${server.url}/metrics`));
     const avatars = (await conforms(

@@ -184,10 +184,17 @@ export const ConfigSchema = z
     tokensFile: z.string().min(1).optional(),
     /** File of `operatorTokens`, one per line (as `tokensFile`); added to `operatorTokens`. */
     operatorTokensFile: z.string().min(1).optional(),
-    /** Log level for pino. */
+    /**
+     * After SIGTERM, keep serving this long with `GET /ready` answering 503 before closing the
+     * port and ending sessions, so a load balancer that polls /ready stops sending viewers first.
+     */
+    drainMs: z.number().int().min(0).max(60_000).default(0),
+    /** Log level for pino; `debug` adds why each session ended, from the media path. */
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
+    /** Readable lines (`pretty`), JSON lines (`json`), or `auto`: pretty at a terminal, else JSON. */
+    logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
   })
   .strict();
 

@@ -19,7 +19,7 @@ import { sessionAccess } from './sessionAccess.js';
 import { streamsRoutes } from './streamsRoutes.js';
 import { whepRoutes } from './whepRoutes.js';
 
-export type AppDeps = Omit<OpsDeps, 'sessions' | 'operatorOnly'> & {
+export type AppDeps = Omit<OpsDeps, 'sessions' | 'operatorOnly' | 'defaultAvatar'> & {
   /** Every setting, parsed (parseConfig): the defaults come from the schema, nowhere else. */
   config: Config;
   catalog: AvatarCatalog;
@@ -59,7 +59,8 @@ export function createApp(deps: AppDeps): Express {
   // Whose X-Forwarded-For/-Proto to believe (setting trustProxy): the rate limits count clients
   // by the address a trusted proxy gives.
   app.set('trust proxy', [...deps.config.trustProxy]);
-  // One log line per request, with its id (also sent back as X-Request-Id); scrapes are not logged.
+  // One log line per request, with its id (also sent back as X-Request-Id); probes and scrapes are
+  // not logged.
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -68,7 +69,9 @@ export function createApp(deps: AppDeps): Express {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+      autoLogging: {
+        ignore: (req) => req.url === '/health' || req.url === '/ready' || req.url === '/metrics',
+      },
       customLogLevel: (_req, res, err) =>
         // 503 is expected (compiling, at the session limit): a warning, not an error.
         res.statusCode === 503
@@ -96,6 +99,7 @@ export function createApp(deps: AppDeps): Express {
     opsRoutes({
       ...deps,
       sessions: () => deps.registry.size,
+      defaultAvatar: config.defaultAvatar,
       operatorOnly: requireOperator(config),
     }),
   );

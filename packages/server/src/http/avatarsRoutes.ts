@@ -4,8 +4,12 @@ import type { AvatarCatalog, AvatarState } from '../media/AvatarCatalog.js';
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-/** One avatar as anyone sees it: its id and state (compile errors, paths and scores are not). */
+/**
+ * One avatar as anyone sees it: its id, state and, while compiling, how far it is (a page shows
+ * "Preparing… N %"); compile errors, paths and scores are for operators.
+ */
 export function publicAvatar(state: AvatarState) {
+  if (state.state === 'compiling') return compilingView(state);
   return { id: state.id, state: state.state };
 }
 
@@ -14,7 +18,8 @@ export function publicAvatar(state: AvatarState) {
  * naturalness scores, warnings, or why it failed.
  */
 export function describeAvatar(state: AvatarState) {
-  if (state.state !== 'ready') return state;
+  if (state.state === 'compiling') return compilingView(state);
+  if (state.state === 'failed') return { id: state.id, state: state.state, error: state.error };
   const { analysis } = state;
   return {
     id: state.id,
@@ -42,6 +47,16 @@ export function describeAvatar(state: AvatarState) {
       speaking: { start: analysis.seams.speaking.start, end: analysis.seams.speaking.end },
     },
     warnings: analysis.warnings,
+  };
+}
+
+/** A compiling avatar: how far its compile is (0–1) and, once known, the seconds left. */
+export function compilingView(state: Extract<AvatarState, { state: 'compiling' }>) {
+  return {
+    id: state.id,
+    state: state.state,
+    progress: Math.round(state.progress * 1000) / 1000,
+    ...(state.etaSeconds !== undefined ? { etaSeconds: state.etaSeconds } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { AvatarServerError } from '../lib/errors.js';
+import { AvatarServerError, COMPILING_RETRY_AFTER_S } from '../lib/errors.js';
 import type { AvatarState } from '../media/AvatarCatalog.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import { OfferError } from '../webrtc/offer.js';
@@ -7,9 +7,6 @@ import { OfferError } from '../webrtc/offer.js';
  * One translation from what the media and WebRTC layers throw to HTTP problems, used by WHEP
  * and `/streams` alike, so the same failure gets the same status and `Retry-After` on both.
  */
-
-/** Seconds a client should wait before asking again for an avatar that is still compiling. */
-export const COMPILING_RETRY_AFTER_S = 5;
 
 /** An SDP the adapter could not parse is 400, one it cannot satisfy 422; anything else as is. */
 export function toHttpError(err: unknown): unknown {
@@ -33,7 +30,7 @@ export async function asHttp<T>(work: Promise<T>): Promise<T> {
 
 /** The avatar of a ready state; 503 (with `Retry-After` while compiling) otherwise. */
 export function readyAvatar(state: AvatarState | undefined, id: string): PacketizedAvatar {
-  if (!state || state.state === 'compiling') {
+  if (!state) {
     throw new AvatarServerError(
       'avatar_not_ready',
       `avatar '${id}' is still compiling; retry shortly`,
@@ -42,6 +39,8 @@ export function readyAvatar(state: AvatarState | undefined, id: string): Packeti
       },
     );
   }
+  // With how far the compile is, so a page can show it without asking /avatars.
+  if (state.state === 'compiling') throw AvatarServerError.avatarCompiling(id, state);
   if (state.state === 'failed') {
     throw new AvatarServerError(
       'avatar_failed',

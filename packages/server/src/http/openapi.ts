@@ -66,6 +66,25 @@ export function openApiDocument(version: string) {
             status: { type: 'integer' },
             detail: { type: 'string' },
             instance: { type: 'string' },
+            progress: {
+              type: 'number',
+              minimum: 0,
+              maximum: 1,
+              description: 'Avatar still compiling (503): the share of its compile done',
+            },
+            etaSeconds: {
+              type: 'integer',
+              minimum: 0,
+              description: 'Avatar still compiling (503): seconds left, once they can be told',
+            },
+          },
+        },
+        Ready: {
+          type: 'object',
+          required: ['status', 'avatar'],
+          properties: {
+            status: { const: 'ready' },
+            avatar: { type: 'string', description: 'The default avatar, which accepts sessions' },
           },
         },
         Health: {
@@ -101,6 +120,18 @@ export function openApiDocument(version: string) {
             id: { type: 'string' },
             state: { enum: ['compiling', 'ready', 'failed'] },
             error: { type: 'string', description: 'Why it failed, naming the file and the fix' },
+            progress: {
+              type: 'number',
+              minimum: 0,
+              maximum: 1,
+              description:
+                'While compiling: the share of the compile done (frames decoded and encoded, steps finished)',
+            },
+            etaSeconds: {
+              type: 'integer',
+              minimum: 0,
+              description: 'While compiling: seconds left at the rate so far, once known',
+            },
             size: { type: 'integer', description: 'Square size in pixels' },
             fps: { type: 'integer' },
             frames: {
@@ -318,8 +349,17 @@ export function openApiDocument(version: string) {
     paths: {
       '/health': {
         get: {
-          summary: 'Liveness',
+          summary: 'Liveness: the process answers (restart it when this fails)',
           responses: { '200': json(ref('Health'), 'The server is up') },
+        },
+      },
+      '/ready': {
+        get: {
+          summary:
+            'Readiness: the server accepts sessions for its default avatar (send it viewers when 200)',
+          description:
+            '503 (problem+json with Retry-After) while the default avatar compiles (with `progress` and `etaSeconds`), when it failed or is missing, and from the start of a graceful shutdown (`server_draining`, during `drainMs`).',
+          responses: { '200': json(ref('Ready'), 'Ready'), '503': problem },
         },
       },
       '/status': {

@@ -28,6 +28,7 @@ const STATUS: Record<ErrorCode, number> = {
   too_many_candidates: 422,
   operator_only: 403,
   bad_host: 400,
+  server_draining: 503,
 };
 
 const TITLE: Record<ErrorCode, string> = {
@@ -56,6 +57,7 @@ const TITLE: Record<ErrorCode, string> = {
   too_many_candidates: 'Too many ICE candidates',
   operator_only: 'For operators only',
   bad_host: 'Host not allowed',
+  server_draining: 'Server shutting down',
 };
 
 export function sendProblem(req: Request, res: Response, err: AvatarServerError) {
@@ -74,6 +76,9 @@ export function sendProblem(req: Request, res: Response, err: AvatarServerError)
         status,
         detail: err.message,
         instance: req.originalUrl,
+        // RFC 9457 extension members: a compiling avatar's progress, for a "preparing" display.
+        ...(err.extra.progress !== undefined ? { progress: err.extra.progress } : {}),
+        ...(err.extra.etaSeconds !== undefined ? { etaSeconds: err.extra.etaSeconds } : {}),
       }),
     );
 }

@@ -24,7 +24,11 @@ export type ErrorCode =
   | 'too_many_candidates'
   | 'operator_only'
   | 'bad_host'
+  | 'server_draining'
   | 'internal';
+
+/** Seconds a client should wait before asking again for an avatar that is still compiling. */
+export const COMPILING_RETRY_AFTER_S = 5;
 
 /** An error with a code and a message meant for the API user (it becomes the problem's detail). */
 export class AvatarServerError extends Error {
@@ -32,9 +36,39 @@ export class AvatarServerError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly extra: { retryAfterSeconds?: number; allow?: string[] } = {},
+    readonly extra: {
+      retryAfterSeconds?: number;
+      allow?: string[];
+      /** A compiling avatar's progress (0–1) and seconds left: extension members of the problem. */
+      progress?: number;
+      etaSeconds?: number | undefined;
+    } = {},
   ) {
     super(message);
+  }
+
+  /**
+   * 503 for an avatar still compiling, carrying how far it is so a page can show it without
+   * asking again; Retry-After is the time left when known (1–5 s), else 5 s.
+   */
+  static avatarCompiling(
+    id: string,
+    compile: { progress: number; etaSeconds?: number | undefined },
+  ) {
+    const percent = Math.floor(compile.progress * 100);
+    const left = compile.etaSeconds !== undefined ? `, about ${compile.etaSeconds} s left` : '';
+    return new AvatarServerError(
+      'avatar_not_ready',
+      `avatar '${id}' is still compiling (${percent} %${left}); retry shortly`,
+      {
+        retryAfterSeconds:
+          compile.etaSeconds !== undefined
+            ? Math.min(COMPILING_RETRY_AFTER_S, Math.max(1, compile.etaSeconds))
+            : COMPILING_RETRY_AFTER_S,
+        progress: Math.round(compile.progress * 1000) / 1000,
+        etaSeconds: compile.etaSeconds,
+      },
+    );
   }
 
   static avatarNotFound(id: string, known: string[]) {

@@ -2,10 +2,18 @@ import type { Logger } from 'pino';
 import { type PacketizedAvatar, packetizeAvatar } from '../rtp/packetizedAvatar.js';
 import { type AvatarSource, type CompileOptions, compileAvatar } from './compileAvatar.js';
 import { type AvatarAnalysis, compiledBytes } from './compiledAvatar.js';
+import type { CompileProgress } from './compileProgress.js';
 import { pruneCache } from './pruneCache.js';
 
 export type AvatarState =
-  | { id: string; state: 'compiling' }
+  | {
+      id: string;
+      state: 'compiling';
+      /** Share of the compile done, 0–1 (0 while it waits for another avatar's compile). */
+      progress: number;
+      /** Seconds left, once the rate of the work done tells (compileProgress.ts). */
+      etaSeconds?: number | undefined;
+    }
   | { id: string; state: 'failed'; error: string }
   | {
       id: string;
@@ -53,7 +61,7 @@ export class AvatarCatalog {
   /** Queues the avatars for compilation; resolves when all of these have compiled or failed. */
   compile(sources: AvatarSource[]): Promise<void> {
     const runs = sources.map((source) => {
-      this.#states.set(source.id, { id: source.id, state: 'compiling' });
+      this.#states.set(source.id, { id: source.id, state: 'compiling', progress: 0 });
       const run = this.#queue.then(() => this.#compileOne(source));
       this.#queue = run;
       this.#done.set(source.id, run);
@@ -74,7 +82,10 @@ export class AvatarCatalog {
 
   async #compileOne(source: AvatarSource) {
     try {
-      const outcome = await compileAvatar(source, this.#options);
+      const outcome = await compileAvatar(source, {
+        ...this.#options,
+        onProgress: (p) => this.#setProgress(source.id, p),
+      });
       const { avatar } = outcome;
       this.#states.set(source.id, {
         id: source.id,
@@ -112,6 +123,18 @@ export class AvatarCatalog {
     if (this.#states.get(id)?.state === 'compiling') return false;
     this.#done.delete(id);
     return this.#states.delete(id);
+  }
+
+  /** The compile's progress, shown at GET /avatars and in 503 answers while it runs. */
+  #setProgress(id: string, { progress, etaSeconds }: CompileProgress) {
+    const state = this.#states.get(id);
+    if (state?.state === 'compiling') Object.assign(state, { progress, etaSeconds });
+  }
+
+  /** Resolves when the avatar `id` has compiled or failed (undefined: this catalog lacks it). */
+  async settled(id: string): Promise<AvatarState | undefined> {
+    await this.#done.get(id);
+    return this.#states.get(id);
   }
 
   get(id: string): AvatarState | undefined {

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { PROGRESS_MESSAGE } from '../lib/prettyLog.js';
 import { type AnalysisOptions, analyzeLoops } from './analysis/analyzeLoops.js';
 import { thumbnails } from './analysis/thumbnails.js';
 import { cacheKey, readCachedAvatar, writeCachedAvatar } from './avatarCache.js';
@@ -12,9 +13,11 @@ import {
   type LoopName,
 } from './compiledAvatar.js';
 import { CompileError, compileLoop } from './compileLoop.js';
+import { CompileMeter, type CompileProgress, STEP_COST } from './compileProgress.js';
 import { type DecodedFrames, decodeClip, spanOf } from './decodeClip.js';
 import { type EncoderKind, type EncodeSettings, encoderArgs } from './encoderArgs.js';
-import { clipWarnings, probeClip } from './probeClip.js';
+import { planEntries } from './entryPlan.js';
+import { type ClipInfo, clipWarnings, probeClip } from './probeClip.js';
 import { processFrames } from './processFrames.js';
 import { ffmpegVersion } from './runFfmpeg.js';
 
@@ -32,7 +35,49 @@ export type CompileOptions = {
   analysis: AnalysisOptions;
   cacheDir: string;
   logger: Logger;
+  /** Called as the compile advances (about twice a second while ffmpeg works). */
+  onProgress?: (progress: CompileProgress) => void;
+  /**
+   * A `compiling` log line (progress, time left) at most this often: a few seconds for JSON logs,
+   * less for the redrawn bar of a terminal. Default 5000.
+   */
+  progressLogMs?: number;
 };
+
+/**
+ * Progress to `onProgress` every time, to the log at most every `everyMs` (as PROGRESS_MESSAGE
+ * lines, which lib/prettyLog.ts draws as a bar in a terminal).
+ */
+function reportProgress(log: Logger, opts: CompileOptions) {
+  const everyMs = opts.progressLogMs ?? 5000;
+  let lastLog = performance.now();
+  let lastPhase = '';
+  return (p: CompileProgress) => {
+    opts.onProgress?.(p);
+    const phase = `${p.phase} ${p.loop ?? ''}`;
+    if (phase !== lastPhase) {
+      // Where the time goes (the step costs of compileProgress.ts come from these lines).
+      lastPhase = phase;
+      log.debug({ phase: p.phase, loop: p.loop, progress: p.progress }, 'compile phase');
+    }
+    const now = performance.now();
+    if (now - lastLog < everyMs) return;
+    lastLog = now;
+    log.info(
+      {
+        phase: p.phase,
+        ...(p.loop ? { loop: p.loop } : {}),
+        progress: Math.round(p.progress * 1000) / 1000,
+        ...(p.etaSeconds !== undefined ? { etaSeconds: p.etaSeconds } : {}),
+      },
+      PROGRESS_MESSAGE,
+    );
+  };
+}
+
+/** Frames a clip gives at `fps` (its duration times the frame rate), known before decoding it. */
+const expectedFrames = (info: ClipInfo, fps: number) =>
+  Math.max(1, Math.round(info.durationSeconds * fps));
 
 /** One line per loop with its seam and cut scores (ratios to the median step between frames). */
 function logAnalysis(log: Logger, analysis: Omit<AvatarAnalysis, 'warnings'>) {
@@ -107,6 +152,12 @@ export async function compileAvatar(
   }
 
   const work = await mkdtemp(join(tmpdir(), 'avatar-compile-'));
+  const meter = new CompileMeter(reportProgress(log, opts));
+  const { size, fps } = opts.settings;
+  // The analysis's cost does not grow with the size, the encoder's does.
+  const pairCost = STEP_COST.analysisPair * (512 / size) ** 2;
+  const planEncode = (name: LoopName, frames: number) =>
+    meter.plan(`encode:${name}`, planEntries(frames, opts.keyframeInterval).sequence.length, 1);
   try {
     const loops = {} as CompiledAvatar['loops'];
     const sps: Uint8Array[] = [];
@@ -115,19 +166,42 @@ export async function compileAvatar(
     const decoded = {} as Record<LoopName, DecodedFrames>;
     const thumbs = {} as Record<LoopName, Float32Array[]>;
     const warnings: string[] = [];
+    // Read both clips first: their lengths give the plan of the whole compile.
+    const frames = {} as Record<LoopName, number>;
     for (const name of LOOP_NAMES) {
+      meter.phase('reading', name);
       const info = await probeClip(opts.ffmpegPath, source.clips[name]);
       for (const warning of clipWarnings(source.clips[name], info)) {
         log.warn({ loop: name }, warning);
         warnings.push(warning);
       }
+      frames[name] = expectedFrames(info, fps);
+    }
+    const planAnalysis = (idle: number, speaking: number) =>
+      meter.plan('analysis', idle * idle + speaking * speaking + idle * speaking, pairCost);
+    // The whole plan first (a share reported never moves back), then the reading it counts as done.
+    for (const name of LOOP_NAMES) {
+      meter.plan(`read:${name}`, frames[name], STEP_COST.read);
+      meter.plan(`decode:${name}`, frames[name], STEP_COST.decode);
+      meter.plan(`thumbnails:${name}`, frames[name], STEP_COST.thumbnail);
+      planEncode(name, frames[name]);
+    }
+    planAnalysis(frames.idle, frames.speaking);
+    for (const name of LOOP_NAMES) meter.finish(`read:${name}`);
+    for (const name of LOOP_NAMES) {
+      meter.phase('decoding', name);
       decoded[name] = await decodeClip({
         ffmpegPath: opts.ffmpegPath,
         input: source.clips[name],
         output: join(work, `${name}.yuv`),
-        size: opts.settings.size,
-        fps: opts.settings.fps,
+        size,
+        fps,
+        onFrames: (n) => meter.done(`decode:${name}`, n),
       });
+      meter.plan(`decode:${name}`, decoded[name].count, STEP_COST.decode);
+      meter.finish(`decode:${name}`);
+      meter.plan(`thumbnails:${name}`, decoded[name].count, STEP_COST.thumbnail);
+      planEncode(name, decoded[name].count);
       if (source.processor) {
         // use_ai: the frame processor runs once here, so serving still only forwards packets.
         const raw = decoded[name];
@@ -135,30 +209,41 @@ export async function compileAvatar(
           command: source.processor,
           frames: raw,
           output: join(work, `${name}.processed.yuv`),
-          fps: opts.settings.fps,
+          fps,
           loop: name,
           ffmpegPath: opts.ffmpegPath,
         });
         await rm(raw.path, { force: true });
       }
+      meter.phase('analysing', name);
       thumbs[name] = await thumbnails(decoded[name]);
+      meter.finish(`thumbnails:${name}`);
     }
+    planAnalysis(decoded.idle.count, decoded.speaking.count);
+    meter.phase('analysing');
     const analyzed = analyzeLoops(thumbs, opts.analysis);
+    meter.finish('analysis');
     logAnalysis(log, analyzed.analysis);
+    // The loops are the seams' spans: re-planned, their encodes can only shrink.
     for (const name of LOOP_NAMES) {
       const seam = analyzed.analysis.seams[name];
-      const frames = spanOf(decoded[name], seam.start, seam.end);
-      log.info({ loop: name, frames: frames.count }, 'encoding every entry point');
+      planEncode(name, seam.end - seam.start + 1);
+    }
+    for (const name of LOOP_NAMES) {
+      const seam = analyzed.analysis.seams[name];
+      const span = spanOf(decoded[name], seam.start, seam.end);
+      log.info({ loop: name, frames: span.count }, 'encoding every entry point');
+      meter.phase('encoding', name);
       const result = await compileLoop({
         ffmpegPath: opts.ffmpegPath,
         encoder: opts.encoder,
         settings: opts.settings,
-        frames,
+        frames: span,
         keyframeInterval: opts.keyframeInterval,
-        onProgress: (done, total) =>
-          log.info({ loop: name, progress: `${Math.round((100 * done) / total)}%` }, 'encoding'),
+        onProgress: (done) => meter.done(`encode:${name}`, done),
       });
-      await rm(frames.path, { force: true });
+      meter.finish(`encode:${name}`);
+      await rm(span.path, { force: true });
       loops[name] = result.loop;
       sps.push(...result.sps);
       pps.push(...result.pps);

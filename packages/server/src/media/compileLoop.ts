@@ -30,20 +30,26 @@ export async function compileLoop(opts: {
   settings: EncodeSettings;
   frames: DecodedFrames;
   keyframeInterval: number;
+  /** Frames encoded so far and frames planned, from ffmpeg's `-progress` (about twice a second). */
   onProgress?: (done: number, total: number) => void;
 }): Promise<LoopEncodeResult> {
   const { frames, keyframeInterval } = opts;
   const plan = planEntries(frames.count, keyframeInterval);
   const args = encoderArgs(opts.encoder, opts.settings, plan.keyframePositions);
   const reader = await openFrames(frames);
-  const run = runFfmpeg(opts.ffmpegPath, args, `encoding with ${opts.encoder}`);
+  const total = plan.sequence.length;
+  const onProgress = opts.onProgress;
+  const run = runFfmpeg(
+    opts.ffmpegPath,
+    args,
+    `encoding with ${opts.encoder}`,
+    onProgress ? { onFrames: (done) => onProgress(Math.min(done, total), total) } : {},
+  );
   const out: Buffer[] = [];
   run.stdout.on('data', (chunk: Buffer) => out.push(chunk));
   try {
-    const step = Math.max(1, Math.floor(plan.sequence.length / 10));
-    for (let pos = 0; pos < plan.sequence.length; pos++) {
+    for (let pos = 0; pos < total; pos++) {
       await run.write(await reader.read(plan.sequence[pos]!));
-      if (opts.onProgress && (pos + 1) % step === 0) opts.onProgress(pos + 1, plan.sequence.length);
     }
     run.end();
     await run.done;

@@ -31,6 +31,8 @@ export async function decodeClip(opts: {
   output: string;
   size: number;
   fps: number;
+  /** Frames decoded so far, from ffmpeg's `-progress` (about twice a second). */
+  onFrames?: (frames: number) => void;
 }): Promise<DecodedFrames> {
   const { size, fps } = opts;
   const filter = [
@@ -42,7 +44,12 @@ export async function decodeClip(opts: {
   ].join(',');
   const args = ['-i', opts.input, '-an', '-sn', '-dn', '-vf', filter];
   args.push('-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-y', opts.output);
-  const run = runFfmpeg(opts.ffmpegPath, args, `decoding ${opts.input}`);
+  const run = runFfmpeg(
+    opts.ffmpegPath,
+    args,
+    `decoding ${opts.input}`,
+    opts.onFrames ? { onFrames: opts.onFrames } : {},
+  );
   run.end();
   await run.done;
   const frameBytes = yuv420FrameBytes(size);

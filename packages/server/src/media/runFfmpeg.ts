@@ -42,12 +42,16 @@ export function runFfmpeg(
   ffmpegPath: string,
   args: string[],
   what: string,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; onFrames?: (frames: number) => void } = {},
 ): FfmpegRun {
-  const child = spawn(ffmpegPath, ['-hide_banner', '-loglevel', 'error', ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+  // `-progress` goes to a fourth pipe, so stdout (frames, a stream) and stderr (errors) stay clean;
+  // ffmpeg writes a block every 0.5 s (its default stats period, not set: older builds lack it).
+  const progress = options.onFrames ? ['-progress', 'pipe:3'] : [];
+  const child = spawn(ffmpegPath, ['-hide_banner', '-loglevel', 'error', ...progress, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe', ...(options.onFrames ? (['pipe'] as const) : [])],
   });
   running.add(child);
+  if (options.onFrames) readProgress(child.stdio[3] as Readable, options.onFrames);
   let timedOut = false;
   const timer = options.timeoutMs
     ? setTimeout(() => {
@@ -122,6 +126,25 @@ export function runFfmpeg(
       child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * ffmpeg's `-progress` output: blocks of `key=value` lines, each ending with `progress=…`. Only
+ * `frame=` (frames written to the output so far) is passed on, once per block.
+ */
+function readProgress(stream: Readable, onFrames: (frames: number) => void) {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const frame = /^frame=(\d+)/.exec(line);
+      if (frame) onFrames(Number(frame[1]));
+    }
+  });
+  // The pipe closes with ffmpeg; an error on it says nothing the exit code does not.
+  stream.on('error', () => {});
 }
 
 /** Runs ffmpeg to completion and returns everything it wrote to stdout. */

@@ -1,3 +1,4 @@
+import { mediaLogger } from '../lib/logger.js';
 import { type CompiledAvatar, LOOP_NAMES, type LoopName } from '../media/compiledAvatar.js';
 import { packetizeAccessUnit } from './h264Packetizer.js';
 
@@ -49,6 +50,24 @@ export function packetizeAvatar(avatar: CompiledAvatar, maxPayload: number): Pac
       main: loop.main.map((au, i) => frame(au, i)),
       chains: loop.chains.map((chain, j) => chain.map((au, k) => frame(au, j + k))),
     };
+  }
+  const log = mediaLogger('rtp');
+  if (log.isLevelEnabled('debug')) {
+    // What every session of this avatar will send: packets per frame, and the largest payload.
+    let frames = 0;
+    let packets = 0;
+    let largest = 0;
+    for (const name of LOOP_NAMES) {
+      for (const f of [...loops[name].main, ...loops[name].chains.flat()]) {
+        frames++;
+        packets += f.payloads.length;
+        for (const p of f.payloads) largest = Math.max(largest, p.length);
+      }
+    }
+    log.debug(
+      { avatar: avatar.id, frames, packets, largestPayload: largest, maxPayload },
+      'avatar packetized',
+    );
   }
   return {
     id: avatar.id,

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
 import { AvatarServerError } from '../lib/errors.js';
+import { mediaLogger } from '../lib/logger.js';
 import { type LoopName, otherLoop } from '../media/compiledAvatar.js';
 import type { PacketizedAvatar, PacketizedFrame } from '../rtp/packetizedAvatar.js';
 import { advance, type Cursor, enterAt, frameAt } from './cursor.js';
@@ -81,12 +83,16 @@ export class Session extends EventEmitter<SessionEvents> {
   #firstTick = -1;
   #lastSentTick = -1;
   #closed = false;
+  /** The sender stopped being ready after frames went out (connection lost): sends paused. */
+  #paused = false;
+  /** Debug lines on the decisions of this session (switches, keyframes, pauses, its end). */
+  #log: Logger;
 
   constructor(
     avatar: PacketizedAvatar,
     clock: FrameClock,
     sender: VideoSender,
-    options: { switchWaitFrames?: number } = {},
+    options: { switchWaitFrames?: number; logger?: Logger } = {},
   ) {
     super();
     this.#switchWaitFrames = options.switchWaitFrames ?? 0;
@@ -94,6 +100,11 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#clock = clock;
     this.#sender = sender;
     this.#cursor = enterAt(avatar, 'idle', 0);
+    this.#log = (options.logger ?? mediaLogger('session')).child({
+      session: this.id,
+      avatar: avatar.id,
+    });
+    sender.forSession?.(this.id);
   }
 
   get avatarId() {
@@ -121,6 +132,7 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     if (this.#lastSentTick < 0 && !this.#sender.ready) {
       // Not streaming yet: the first frame will simply be the entry point of the chosen loop.
+      this.#log.debug({ speaking }, 'speaking set before the first frame');
       this.#speaking = speaking;
       this.#cursor = enterAt(this.#avatar, speaking ? 'speaking' : 'idle', 0);
       return Promise.resolve(this.#change(speaking, -1, receivedAt));
@@ -187,6 +199,10 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#closed = true;
     const waiters = this.#pending?.waiters ?? [];
     this.#pending = null;
+    this.#log.debug(
+      { reason, framesSent: this.stats.framesSent, unansweredChanges: waiters.length },
+      'session closed',
+    );
     for (const waiter of waiters) {
       waiter.reject(
         new AvatarServerError(
@@ -200,8 +216,23 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   #sendFor(tick: number) {
-    if (this.#closed || !this.#sender.ready || tick <= this.#lastSentTick) return;
-    if (this.#firstTick < 0) this.#firstTick = tick;
+    if (this.#closed || tick <= this.#lastSentTick) return;
+    if (!this.#sender.ready) {
+      // Said once per pause, never per tick: the connection went away under a live session.
+      if (this.#lastSentTick >= 0 && !this.#paused) {
+        this.#paused = true;
+        this.#log.debug({ tick }, 'sender not ready: frames paused');
+      }
+      return;
+    }
+    if (this.#paused) {
+      this.#paused = false;
+      this.#log.debug({ tick }, 'sender ready again: frames resumed');
+    }
+    if (this.#firstTick < 0) {
+      this.#firstTick = tick;
+      this.#log.debug({ tick, loop: this.#cursor.loop }, 'first frame');
+    }
     this.#lastSentTick = tick;
 
     let pending = this.#pending;
@@ -221,9 +252,17 @@ export class Session extends EventEmitter<SessionEvents> {
       const n = this.#avatar.loops[from].frameCount;
       const shown = (this.#cursor.frame + n - 1) % n;
       this.#cursor = enterAt(this.#avatar, otherLoop(from), this.#avatar.cuts[from][shown]!);
+      this.#log.debug(
+        { from, shown, to: this.#cursor.loop, frame: this.#cursor.frame, tick },
+        'switched',
+      );
     }
     if (!switched && this.#keyframeRequested && !frameAt(this.#avatar, this.#cursor).keyframe) {
       this.#cursor = enterAt(this.#avatar, this.#cursor.loop, this.#cursor.frame);
+      this.#log.debug(
+        { loop: this.#cursor.loop, frame: this.#cursor.frame },
+        'keyframe sent for a request',
+      );
     }
     this.#keyframeRequested = false;
 

@@ -7,4 +7,6 @@ export interface VideoSender {
   readonly ready: boolean;
   /** Sends one RTP packet carrying `payload`; the sender adds SSRC, payload type and SRTP. */
   send(payload: Buffer, sequenceNumber: number, timestamp: number, marker: boolean): void;
+  /** Told which session it sends for, so that its log lines name that session. */
+  forSession?(sessionId: string): void;
 }

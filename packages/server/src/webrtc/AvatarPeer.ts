@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import {
   MediaStream,
   MediaStreamTrack,
@@ -17,6 +18,7 @@ import {
   usePLI,
   useSdesMid,
 } from 'werift';
+import { mediaLogger } from '../lib/logger.js';
 import { PROFILE_LEVEL_ID } from '../media/encoderArgs.js';
 import type {
   ControlHandler,
@@ -97,6 +99,10 @@ export type { ControlHandler, PeerState } from '../session/viewerPeer.js';
 
 export class AvatarPeer implements ViewerPeer {
   readonly answer: string;
+  /** Debug lines on what werift decided (states, dropped candidates, failed sends); see forSession. */
+  #log: Logger = mediaLogger('webrtc');
+  /** Sends that failed (socket gone, werift closed): the first is logged, the rest counted. */
+  #sendFailures = 0;
   #pc: RTCPeerConnection;
   #sender: RTCRtpSender;
   #playoutDelayId: number | undefined;
@@ -116,6 +122,18 @@ export class AvatarPeer implements ViewerPeer {
     this.answer = ice.publicIp ? announcePublicIp(sdp, ice.publicIp) : sdp;
   }
 
+  /** The session this peer sends for: its log lines carry the session id from now on. */
+  forSession(sessionId: string) {
+    this.#log = mediaLogger('webrtc').child({ session: sessionId });
+  }
+
+  /** A send that failed: logged once (the first tells why), counted always. */
+  #sendFailed = (err: unknown) => {
+    if (this.#sendFailures++ === 0 && !this.#closed) {
+      this.#log.debug({ err: (err as Error)?.message ?? String(err) }, 'RTP send failed');
+    }
+  };
+
   /** Our offer (server-offer peers); the same text as `answer`, named for its role. */
   get offer() {
     return this.answer;
@@ -132,6 +150,7 @@ export class AvatarPeer implements ViewerPeer {
         const message = (err as Error).message;
         // werift refuses an offer whose H.264 profiles all differ from ours: that is a 422.
         const kind = /compatible codec/i.test(message) ? 'unusable' : 'unparsable';
+        mediaLogger('webrtc').debug({ err: message, kind }, 'werift refused the offer');
         throw new OfferError(kind, `the SDP offer could not be applied: ${message}`);
       }
       hostCandidatesOnly(pc);
@@ -140,6 +159,7 @@ export class AvatarPeer implements ViewerPeer {
       } catch (err) {
         // Found by the fuzz test: werift applies an offer whose sections lack `a=mid` (or
         // contradict each other), then throws while answering it. That is the offer's fault: 400.
+        mediaLogger('webrtc').debug({ err: (err as Error).message }, 'werift failed to answer');
         throw new OfferError(
           'unparsable',
           `the SDP offer could not be answered (check a=mid and a=group:BUNDLE): ${(err as Error).message}`,
@@ -148,6 +168,7 @@ export class AvatarPeer implements ViewerPeer {
       const local = pc.localDescription;
       if (!local) throw new Error('werift produced no local description');
       if (!transceiver.sender.codec && !/^m=video [1-9]/m.test(local.sdp)) {
+        mediaLogger('webrtc').debug('the answer rejected the video section: no H.264 match');
         throw new OfferError(
           'unusable',
           'no H.264 profile in the offer matches 42e01f packetization-mode=1',
@@ -157,7 +178,7 @@ export class AvatarPeer implements ViewerPeer {
       peer.#negotiated(transceiver);
       return peer;
     } catch (err) {
-      await pc.close().catch(() => {});
+      await pc.close().catch(closeFailed);
       throw err;
     }
   }
@@ -180,7 +201,7 @@ export class AvatarPeer implements ViewerPeer {
       peer.#transceiver = transceiver;
       return peer;
     } catch (err) {
-      await pc.close().catch(() => {});
+      await pc.close().catch(closeFailed);
       throw err;
     }
   }
@@ -205,6 +226,7 @@ export class AvatarPeer implements ViewerPeer {
     try {
       await this.#pc.setRemoteDescription({ type: 'answer', sdp });
     } catch (err) {
+      this.#log.debug({ err: (err as Error).message }, 'werift refused the answer');
       throw new OfferError(
         'unparsable',
         `the SDP answer could not be applied: ${(err as Error).message}`,
@@ -222,6 +244,13 @@ export class AvatarPeer implements ViewerPeer {
     this.#pc.connectionStateChange.subscribe((state) => {
       this.#ready = state === 'connected';
     });
+    // Why a viewer never connected or dropped: ICE (addresses, consent) or DTLS (keys).
+    this.#pc.iceConnectionStateChange.subscribe((state) => {
+      this.#log.debug({ state }, 'ICE state');
+    });
+    this.#sender.dtlsTransport?.onStateChange.subscribe((state) => {
+      this.#log.debug({ state }, 'DTLS state');
+    });
   }
 
   get ready() {
@@ -229,7 +258,9 @@ export class AvatarPeer implements ViewerPeer {
   }
 
   send(payload: Buffer, sequenceNumber: number, timestamp: number, marker: boolean) {
-    if (this.#fast === undefined) this.#fast = createFastPath(this.#sender, this.#playoutDelayId);
+    if (this.#fast === undefined) {
+      this.#fast = createFastPath(this.#sender, this.#playoutDelayId, this.#log, this.#sendFailed);
+    }
     if (this.#fast) {
       this.#fast.send(payload, sequenceNumber, timestamp, marker);
       return;
@@ -239,12 +270,15 @@ export class AvatarPeer implements ViewerPeer {
       header.extensions = [{ id: this.#playoutDelayId, payload: PLAYOUT_DELAY_ZERO }];
     }
     // werift adds SSRC, payload type, mid and abs-send-time, keeps the packet for NACKs, then SRTP.
-    this.#sender.sendRtp(new RtpPacket(header, payload)).catch(() => {});
+    this.#sender.sendRtp(new RtpPacket(header, payload)).catch(this.#sendFailed);
   }
 
   /** Picture Loss Indication from the receiver. */
   onKeyframeRequest(listener: () => void) {
-    this.#sender.onPictureLossIndication.subscribe(listener);
+    this.#sender.onPictureLossIndication.subscribe(() => {
+      this.#log.debug('keyframe requested (PLI)');
+      listener();
+    });
   }
 
   /**
@@ -263,8 +297,15 @@ export class AvatarPeer implements ViewerPeer {
   /** Adds candidates the client trickles after its offer (WHEP PATCH, RFC 8840). */
   async addRemoteCandidates(candidates: RemoteCandidate[]) {
     for (const c of candidates) {
-      // A candidate werift cannot use is dropped silently, as WHEP asks.
-      await this.#pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid }).catch(() => {});
+      // A candidate werift cannot use is dropped without an error to the client, as WHEP asks.
+      await this.#pc
+        .addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid })
+        .catch((err: Error) =>
+          this.#log.debug(
+            { candidate: c.candidate, err: err.message },
+            'trickled candidate dropped',
+          ),
+        );
     }
   }
 
@@ -284,7 +325,15 @@ export class AvatarPeer implements ViewerPeer {
     const attach = (channel: RTCDataChannel) => {
       const send = (text: string) => {
         if (channel.readyState === 'open') channel.send(text);
+        else
+          this.#log.debug({ state: channel.readyState }, 'control reply dropped: channel not open');
       };
+      channel.stateChanged.subscribe((state) => {
+        this.#log.debug({ label: channel.label, state }, 'data channel state');
+      });
+      channel.error.subscribe((err) => {
+        this.#log.debug({ label: channel.label, err: err.message }, 'data channel error');
+      });
       if (greeting) {
         if (channel.readyState === 'open') send(greeting());
         else {
@@ -306,9 +355,18 @@ export class AvatarPeer implements ViewerPeer {
   async close() {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pc.close().catch(() => {});
+    if (this.#sendFailures > 1) {
+      this.#log.debug({ failures: this.#sendFailures }, 'RTP sends failed in all');
+    }
+    await this.#pc.close().catch((err: Error) => {
+      this.#log.debug({ err: err.message }, 'closing the peer connection failed');
+    });
   }
 }
+
+/** A peer connection that fails to close was already torn down; nothing else to do. */
+const closeFailed = (err: Error) =>
+  mediaLogger('webrtc').debug({ err: err.message }, 'closing a refused peer connection failed');
 
 type FastPath = {
   send(payload: Buffer, sequenceNumber: number, timestamp: number, marker: boolean): void;
@@ -344,12 +402,23 @@ type WeriftSenderInternals = {
  * null (use werift's sendRtp) for anything it does not know: another SRTP profile, or a header
  * extension other than mid, abs-send-time and playout-delay (e.g. transport-cc).
  */
-function createFastPath(sender: RTCRtpSender, playoutDelayId: number | undefined): FastPath | null {
+function createFastPath(
+  sender: RTCRtpSender,
+  playoutDelayId: number | undefined,
+  log: Logger,
+  sendFailed: (err: unknown) => void,
+): FastPath | null {
   const s = sender as unknown as WeriftSenderInternals;
   const context = s.dtlsTransport?.srtp?.localContext;
   const connection = s.dtlsTransport?.iceTransport.connection;
   const payloadType = s.codec?.payloadType;
-  if (!context || !connection || payloadType === undefined) return null;
+  const slowPath = (why: string) => {
+    log.debug({ why }, "sending through werift's sendRtp (no direct SRTP path)");
+    return null;
+  };
+  if (!context || !connection || payloadType === undefined) {
+    return slowPath('werift internals not found (SRTP context, ICE connection or payload type)');
+  }
   let keys: SrtpKeys;
   if (context.profile === ProtectionProfileAeadAes128Gcm) {
     keys = { profile: 'gcm', key: context.srtpSessionKey, salt: context.srtpSessionSalt };
@@ -360,7 +429,7 @@ function createFastPath(sender: RTCRtpSender, playoutDelayId: number | undefined
       salt: context.srtpSessionSalt,
       authKey: context.srtpSessionAuthTag,
     };
-  } else return null;
+  } else return slowPath(`SRTP profile ${context.profile}`);
   const extensions: RtpExtension[] = [];
   let absSendTimeId: number | undefined;
   const negotiated = (sender as unknown as { headerExtensions: Array<{ uri: string; id: number }> })
@@ -372,19 +441,29 @@ function createFastPath(sender: RTCRtpSender, playoutDelayId: number | undefined
       absSendTimeId = e.id;
     } else if (e.uri === PLAYOUT_DELAY_URI && e.id === playoutDelayId) {
       extensions.push({ id: e.id, payload: PLAYOUT_DELAY_ZERO });
-    } else return null;
+    } else return slowPath(`header extension ${e.uri}`);
   }
-  const writer = new SrtpWriter(keys, { ssrc: s.ssrc, payloadType, extensions, absSendTimeId });
+  const writer = new SrtpWriter(keys, {
+    ssrc: s.ssrc,
+    payloadType,
+    extensions,
+    absSendTimeId,
+    logger: log,
+  });
+  log.debug({ profile: keys.profile, extensions: negotiated.length }, 'direct SRTP send path');
   const history = new RtpHistory();
-  const ignore = () => {};
   sender.onGenericNack.subscribe((nack) => {
+    let resent = 0;
     for (const seq of nack.lost) {
       const p = history.get(seq);
       if (!p) continue;
       const now = performance.timeOrigin + performance.now();
       const packet = writer.protect(p.payload, seq, p.timestamp, p.marker, now, p.roc);
-      connection.send(packet).catch(ignore);
+      connection.send(packet).catch(sendFailed);
+      resent++;
     }
+    // Lost packets no longer in the history are gone for good: the viewer waits for a PLI's keyframe.
+    if (log.isLevelEnabled('debug')) log.debug({ lost: nack.lost.length, resent }, 'NACK answered');
   });
   let rtcpStarted = false;
   return {
@@ -392,7 +471,7 @@ function createFastPath(sender: RTCRtpSender, playoutDelayId: number | undefined
       const packet = writer.protect(payload, sequenceNumber, timestamp, marker);
       const roc = writer.rolloverCounter;
       history.put({ payload, sequenceNumber, timestamp, marker, roc });
-      connection.send(packet).catch(ignore);
+      connection.send(packet).catch(sendFailed);
       // What werift's sender reports need: counters, and the NTP/RTP time pair once per frame.
       s.packetCount = (s.packetCount + 1) >>> 0;
       s.octetCount += payload.length;
@@ -402,7 +481,9 @@ function createFastPath(sender: RTCRtpSender, playoutDelayId: number | undefined
       }
       if (!rtcpStarted) {
         rtcpStarted = true;
-        s.runRtcp().catch(ignore);
+        s.runRtcp().catch((err: Error) =>
+          log.debug({ err: err.message }, 'sender reports stopped'),
+        );
       }
     },
   };

@@ -1,4 +1,5 @@
 import { createCipheriv, createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
 
 /**
  * SRTP protection of outgoing RTP in one pass over preallocated bytes: the RTP header (with the
@@ -23,6 +24,8 @@ export type WriterOptions = {
   extensions: RtpExtension[];
   /** Id of abs-send-time, rewritten per packet; undefined when not negotiated. */
   absSendTimeId?: number | undefined;
+  /** Told (debug) when the rollover counter advances: a receiver that misses it cannot decrypt. */
+  logger?: Logger | undefined;
 };
 
 const NTP_EPOCH_OFFSET_S = 2_208_988_800;
@@ -38,9 +41,11 @@ export class SrtpWriter {
   #lastSeq = -1;
   #iv: Buffer;
   #roc4 = Buffer.alloc(4);
+  #log: Logger | undefined;
 
   constructor(keys: SrtpKeys, options: WriterOptions) {
     this.#keys = keys;
+    this.#log = options.logger;
     this.#ssrc = options.ssrc >>> 0;
     this.#tagLength = keys.profile === 'gcm' ? 16 : 10;
     this.#iv = Buffer.alloc(keys.profile === 'gcm' ? 12 : 16);
@@ -137,7 +142,10 @@ export class SrtpWriter {
 
   /** Sequence numbers only move forward here (retransmissions reuse a stored packet). */
   #rolloverCounter(seq: number): number {
-    if (this.#lastSeq >= 0 && seq < this.#lastSeq && this.#lastSeq - seq > 0x8000) this.#roc++;
+    if (this.#lastSeq >= 0 && seq < this.#lastSeq && this.#lastSeq - seq > 0x8000) {
+      this.#roc++;
+      this.#log?.debug({ roc: this.#roc, seq }, 'SRTP rollover counter advanced');
+    }
     if (this.#lastSeq < 0 || ((seq - this.#lastSeq) & 0xffff) < 0x8000) this.#lastSeq = seq;
     return this.#roc >>> 0;
   }
