@@ -5,12 +5,12 @@
  * the time goes. Method: docs/benchmarks.md, "Browser tier". Run alone: `npx tsx bench/browser.ts`.
  */
 import { rmSync } from 'node:fs';
+import { makeMarkerVideos } from '@avatar-server/testkit';
 import { chromium } from 'playwright-core';
 import { chromiumArgs, executablePath } from '../e2e/support/chromium.js';
 import { openDemo } from '../e2e/support/demo.js';
 import { type ProbeSwitch, probeSwitch } from '../e2e/support/probe.js';
 import { startServer } from '../e2e/support/server.js';
-import { makeMarkerVideos } from '../packages/server/test/support/markerAvatar.js';
 import { summary } from './stats.js';
 
 const SWITCHES = 200;

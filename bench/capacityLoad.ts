@@ -9,11 +9,9 @@
  * such). Only those sampled packets reach werift's receiver, so it still sends receiver reports;
  * its NACK generator is switched off, so the sparse delivery causes no retransmissions.
  */
+
+import { receiverH264, receiverVideoExtensions } from '@avatar-server/testkit';
 import { RTCPeerConnection, SrtpAuthenticationError } from 'werift';
-import {
-  receiverH264,
-  receiverVideoExtensions,
-} from '../packages/server/test/support/receivedFrames.js';
 
 const SAMPLE = 32;
 const LATE_MS = 10;

@@ -8,12 +8,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makePendulumClip } from '@avatar-server/testkit';
 import { parseConfig } from '../packages/server/src/config/load.js';
 import { analyzeLoops } from '../packages/server/src/media/analysis/analyzeLoops.js';
 import { thumbnails } from '../packages/server/src/media/analysis/thumbnails.js';
 import { decodeClip } from '../packages/server/src/media/decodeClip.js';
 import { findFfmpeg } from '../packages/server/src/media/findFfmpeg.js';
-import { makePendulumClip } from '../packages/server/test/clips/makePendulumClip.js';
 
 const round = (n: number) => Math.round(n * 100) / 100;
 

@@ -9,10 +9,10 @@
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { WhepTestClient } from '@avatar-server/testkit';
 import pino from 'pino';
 import { parseConfig } from '../packages/server/src/config/load.js';
 import { startServer } from '../packages/server/src/server.js';
-import { WhepTestClient } from '../packages/server/test/support/whepTestClient.js';
 import { machine } from './stats.js';
 
 const { values } = parseArgs({

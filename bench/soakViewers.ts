@@ -6,7 +6,7 @@
  * per frame at 25 fps). Prints one JSON line at the end.
  * Usage: tsx bench/soakViewers.ts <whep endpoint> <seconds> <concurrent>
  */
-import { WhepTestClient } from '../packages/server/test/support/whepTestClient.js';
+import { WhepTestClient } from '@avatar-server/testkit';
 
 const [endpoint, secondsArg, concurrentArg] = process.argv.slice(2);
 const until = performance.now() + Number(secondsArg ?? 60) * 1000;

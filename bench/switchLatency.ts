@@ -8,10 +8,11 @@
  * switch on the next frame tick would add, and the wait of one that switches only at the loop's
  * next main-chain keyframe (no switch-in chains).  Run: npx tsx bench/switchLatency.ts
  */
+
+import { WhepTestClient } from '@avatar-server/testkit';
 import pino from 'pino';
 import { parseConfig } from '../packages/server/src/config/load.js';
 import { startServer } from '../packages/server/src/server.js';
-import { WhepTestClient } from '../packages/server/test/support/whepTestClient.js';
 import { summary } from './stats.js';
 
 export async function benchSwitchLatency(

@@ -197,54 +197,67 @@ export function idleTimeline(): Pose[] {
 }
 
 /**
- * The speaking loop is the idle loop's footage with a talking mouth: the same body, head,
- * breathing, sway, gaze and blinks frame for frame (shared timeline), plus syllable-driven
- * mouth movement and a few short eyebrow raises on stressed syllables. Every syllable ends in a
- * mouth-closed moment (4-6 frames, i.e. every 320-440 ms), and phrases are separated by closed
- * pauses, so at many frames the speaking frame equals the idle frame at the same index. The
- * server can therefore cut idle frame i -> speaking frame i+1 (and back) with only the mouth
- * (and brows) changing, and frequently with no change at all.
+ * The speaking loop is the idle loop's footage with a talking face: the same body, breathing,
+ * sway, gaze and blinks frame for frame (shared timeline), plus syllables that open the mouth,
+ * drop the jaw, stretch the cheeks and dip the head a little, and a few short eyebrow raises on
+ * stressed syllables. A syllable comes every 7 frames (3.6 Hz, a speaking rate) with the mouth
+ * open on 4 of them (40% of the clip), so speech shows on its own, without the badge.
+ *
+ * Between syllables everything returns exactly to the idle pose for 3 frames, and phrases end
+ * in a longer pause, so at more than half of the frames the speaking frame equals the idle frame at the same
+ * index. The server can therefore cut idle frame i -> speaking frame i+1 (and back) at a closed
+ * mouth with nothing else changing (bench/naturalness.ts measures it). Keep it that way: give
+ * the speaking loop no motion of its own outside its syllables.
  */
 export function speakingTimeline(idle: Pose[] = idleTimeline()): Pose[] {
-  const rng = makeRng(0x5ea4);
+  // Any seed gives the same rhythm; they differ in where phrases fall against blinks and sway.
+  // Of the first eight (and the earlier 0x5ea4), 8 gives the lowest idle -> speaking cut median
+  // in bench/naturalness.ts (1.40 on the rendered frames; the others 1.46-1.66).
+  const rng = makeRng(8);
   const open = new Float32Array(FRAMES);
   const width = new Float32Array(FRAMES).fill(1);
   const brow = new Float32Array(FRAMES);
 
-  // Phrases of 3-8 syllables. A syllable opens the mouth for 4-5 frames (160-200 ms) and is
-  // followed by 4-6 frames with the mouth fully closed; phrases end in a longer closed pause.
-  // Everything is on integer frames, so "closed" is exactly 0 (identical to idle).
-  let t = 5;
+  // Phrases of 3-5 syllables; a syllable opens the mouth for 4 frames (160 ms), then 3 frames
+  // fully closed (their amplitude, width and stress vary); phrases end in a closed pause of 0.3-0.5 s. Everything is on integer
+  // frames, so "closed" is exactly 0 (identical to idle). The pauses and closed gaps are what let
+  // the server cut into speech naturally; the syllables are what make speech visible.
+  let t = 4;
   const end = FRAMES - 8; // the last syllable closes well before the loop point
-  while (t < end - 12) {
-    const n = 3 + Math.floor(rng() * 6);
+  while (t < end - 10) {
+    const n = 3 + Math.floor(rng() * 3);
     for (let i = 0; i < n; i++) {
-      const dur = 3 + Math.floor(rng() * 3);
+      const dur = 4;
       if (t + dur > end) break;
-      const amp = 0.35 + 0.65 * rng() ** 0.8;
-      const w = 0.82 + 0.32 * rng();
+      const amp = 0.55 + 0.45 * rng() ** 0.7;
+      const w = 0.82 + 0.3 * rng();
       for (let f = t; f < t + dur; f++) {
-        const b = bump((f - t + 0.5) / dur) * amp;
+        // Rounder than a plain bump: the mouth is visibly open on every frame of the syllable.
+        const b = bump((f - t + 0.5) / dur, 0.4) ** 0.6 * amp;
         open[f] = b;
         width[f] = mix(1, w, clamp01(b * 1.5));
       }
       // Stressed syllables: sometimes a quick eyebrow raise, over the syllable only.
-      if (amp > 0.65 && rng() < 0.35) {
+      if (amp > 0.8 && rng() < 0.35) {
         for (let f = t; f < t + dur; f++) brow[f] = bump((f - t + 0.5) / dur, 0.4);
       }
-      t += dur + 4 + Math.floor(rng() * 3);
+      t += dur + 3;
     }
-    t += 6 + Math.floor(rng() * 12); // breath / pause between phrases (mouth closed)
+    t += 7 + Math.floor(rng() * 7); // breath / pause between phrases (mouth closed)
   }
 
   return idle.map((pose, f) => {
     const o = Math.min(1, open[f] ?? 0);
     return {
       ...pose,
+      // The head dips with the jaw on each syllable (chin down, features slide down), and the
+      // brows lift a little: like the jaw, with the square of the opening (see renderFrame).
+      headY: pose.headY + 1.6 * o * o,
+      pitch: pose.pitch + 0.35 * o * o,
       mouthOpen: o,
       mouthWidth: o > 0 ? (width[f] ?? 1) : pose.mouthWidth,
-      smile: pose.smile - 1.2 * o,
-      brow: pose.brow + 4 * (brow[f] ?? 0),
+      smile: pose.smile - 1.4 * o,
+      brow: pose.brow + 4 * (brow[f] ?? 0) + 1.2 * o * o,
     };
   });
 }
@@ -458,7 +471,10 @@ export function renderFrame(p: Pose, out: Uint8Array): void {
   py = PIVOT_Y + p.headY;
   const fdx = p.yaw * 5; // features slide with yaw/pitch (pseudo-3D)
   const fdy = p.pitch * 5;
-  const jaw = 5 * p.mouthOpen;
+  // px the chin drops as the mouth opens. Jaw, cheeks and head follow the square of the opening:
+  // full on an open vowel, little at a syllable's first and last frame, so the frames around a
+  // closed mouth stay close to the idle footage (what the server's cuts look for).
+  const jaw = 11 * p.mouthOpen ** 2;
 
   // --- Shoulders / chest -------------------------------------------------------------------
   const bodyTop = 389 + bodyDy;
@@ -498,7 +514,10 @@ export function renderFrame(p: Pose, out: Uint8Array): void {
     const side = clamp01(Math.abs(x - neckX) / (hw + 6));
     mixColor(C.neck, C.neckShadow, 0.22 + 0.4 * smoothstep(0.5, 1, side));
     // Soft shadow cast by the chin, and a hint of collarbone shading inside the neckline.
-    blendColor(C.neckShadow, 0.75 * (1 - smoothstep(neckTop + 40, neckTop + 78, y + p.pitch * 6)));
+    blendColor(
+      C.neckShadow,
+      0.75 * (1 - smoothstep(neckTop + 40, neckTop + 78, y + p.pitch * 6 - jaw * 0.8)),
+    );
     blendColor(C.neckShadow, 0.35 * smoothstep(nly + 10, nly + 32, y));
     return cov(d);
   });
@@ -529,16 +548,30 @@ export function renderFrame(p: Pose, out: Uint8Array): void {
     return cov(d);
   });
 
-  // Cheek blush.
+  // Cheek blush: the cheeks stretch down and in as the jaw drops, and a soft shadow beside the
+  // mouth corners deepens, so an open mouth moves the whole lower face.
+  const o0 = p.mouthOpen ** 2;
   for (const s of [-1, 1]) {
-    const bx = HEAD_X + s * 60 + fdx;
-    const by = 283 + fdy;
-    paint(headBox(bx - 30, by - 20, bx + 30, by + 20), (x, y) => {
-      const dx = (toLX(x, y) - bx) / 24;
-      const dy = (toLY(x, y) - by) / 14;
+    const bx = HEAD_X + s * (60 - 4 * o0) + fdx;
+    const by = 283 + fdy + jaw * 0.35;
+    const brx = 24 * (1 - 0.12 * o0);
+    const bry = 14 * (1 + 0.3 * o0);
+    paint(headBox(bx - 30, by - 24, bx + 30, by + 24), (x, y) => {
+      const dx = (toLX(x, y) - bx) / brx;
+      const dy = (toLY(x, y) - by) / bry;
       setColor(C.blush);
       return 0.3 * Math.exp(-2 * (dx * dx + dy * dy));
     });
+    if (o0 > 0) {
+      const cx = HEAD_X + s * (MOUTH_HW + 13) + fdx * 1.1;
+      const cy = MOUTH_Y + fdy + jaw * 0.3;
+      paint(headBox(cx - 14, cy - 22, cx + 14, cy + 22), (x, y) => {
+        const dx = (toLX(x, y) - cx) / 5;
+        const dy = (toLY(x, y) - cy) / 13;
+        setColor(C.skinShadow);
+        return 0.3 * o0 * Math.exp(-2 * (dx * dx + dy * dy));
+      });
+    }
   }
 
   // --- Eyes --------------------------------------------------------------------------------
@@ -651,11 +684,11 @@ export function renderFrame(p: Pose, out: Uint8Array): void {
 
   // --- Mouth -------------------------------------------------------------------------------
   const mx0 = HEAD_X + fdx * 1.1;
-  const my0 = MOUTH_Y + fdy + jaw * 0.2;
+  const my0 = MOUTH_Y + fdy + jaw * 0.25;
   const mhw = MOUTH_HW * p.mouthWidth * (1 - 0.12 * p.mouthOpen);
   const o = p.mouthOpen;
-  const openUp = 4.5 * o;
-  const openDown = 17 * o;
+  const openUp = 5 * o;
+  const openDown = 22 * o;
   const mouthShape = (lx: number) => {
     const u = lx / mhw;
     const q = Math.max(0, 1 - u * u);

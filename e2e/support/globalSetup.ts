@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { makeMarkerVideos } from '../../packages/server/test/support/markerAvatar.js';
+import { makeMarkerVideos } from '@avatar-server/testkit';
 import { startServer } from './server.js';
 
 /** Marker clips at the product's size (512 px), compiled once into a cache the specs share. */

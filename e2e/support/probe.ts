@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { markerCodeFile } from '@avatar-server/testkit';
 import type { Page } from '@playwright/test';
 import ts from 'typescript';
 
@@ -25,10 +26,7 @@ export type ProbeSwitch = {
 
 /** The marker reader from the server's test clips, as a plain script for the page. */
 function markerScript(): string {
-  const source = readFileSync(
-    new URL('../../packages/server/test/clips/markerCode.ts', import.meta.url),
-    'utf8',
-  );
+  const source = readFileSync(markerCodeFile, 'utf8');
   const js = ts.transpileModule(source, {
     compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
   }).outputText;

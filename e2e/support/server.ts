@@ -25,20 +25,27 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Other clips and cache than globalSetup's; `compiled: false` returns while it still compiles. */
+export type ServerOptions = { videosDir?: string; cacheDir?: string; compiled?: boolean };
+
 /**
  * Starts `avatar-server serve` on the marker clips (made by globalSetup) and resolves once the
  * default avatar is compiled (a WHEP POST no longer answers 503).
  */
-export async function startServer(port?: number): Promise<ServerProcess> {
+export async function startServer(
+  port?: number,
+  options: ServerOptions = {},
+): Promise<ServerProcess> {
   const p = port ?? (await freePort());
+  const videosDir = options.videosDir ?? process.env.E2E_VIDEOS_DIR!;
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--videos-dir', process.env.E2E_VIDEOS_DIR!, '--port', String(p)],
+    [CLI, 'serve', '--videos-dir', videosDir, '--port', String(p)],
     {
       env: {
         ...process.env,
         AVATAR_HOST: '127.0.0.1',
-        AVATAR_CACHE_DIR: process.env.E2E_CACHE_DIR!,
+        AVATAR_CACHE_DIR: options.cacheDir ?? process.env.E2E_CACHE_DIR!,
         AVATAR_KEYFRAME_INTERVAL: '10',
         AVATAR_X264_PRESET: 'ultrafast',
         AVATAR_LOG_LEVEL: process.env.E2E_LOG ?? 'error',
@@ -47,7 +54,8 @@ export async function startServer(port?: number): Promise<ServerProcess> {
     },
   );
   const url = `http://127.0.0.1:${p}`;
-  await waitCompiled(url, child);
+  if (options.compiled === false) await waitListening(url, child);
+  else await waitCompiled(url, child);
   return { url, port: p, stop: () => stop(child), kill: () => stop(child, 'SIGKILL') };
 }
 
@@ -67,6 +75,22 @@ async function waitCompiled(url: string, child: ChildProcess) {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error('server did not finish compiling the marker avatar');
+}
+
+async function waitListening(url: string, child: ChildProcess) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('server did not start listening');
 }
 
 function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

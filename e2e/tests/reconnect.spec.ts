@@ -74,7 +74,10 @@ test('the SDK reconnects by itself after a server restart and keeps speaking', a
     before,
   );
   const after = (await probeFrames(page)).slice(-20);
-  expect(after.every((f) => f.loop === 1)).toBe(true);
+  expect(
+    after.filter((f) => f.loop !== 1),
+    'frames after the reconnect not from the speaking loop',
+  ).toEqual([]);
 });
 
 test('after a hard kill (no close alert, no channel close) the media watchdog reconnects; a setSpeaking made meanwhile is applied', async ({

@@ -27,7 +27,8 @@ const requests = (method: string, url: string) =>
 test('close() sends one DELETE for the session, and is idempotent', async ({ page }) => {
   await openDemo(page, proxy.url);
   const sessionUrl = await avatarProp(page, 'sessionUrl');
-  expect(sessionUrl.startsWith(`${proxy.url}/whep/sessions/`)).toBe(true);
+  const prefix = `${proxy.url}/whep/sessions/`;
+  expect(sessionUrl.startsWith(prefix), `${sessionUrl} starts with ${prefix}`).toBe(true);
   expect(await status(sessionUrl)).toBe(200);
   await page.evaluate(async () => {
     const { avatar } = window as unknown as { avatar: { close(): Promise<void> } };

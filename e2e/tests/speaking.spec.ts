@@ -1,4 +1,4 @@
-import { openDemo } from '../support/demo.js';
+import { avatarProp, openDemo } from '../support/demo.js';
 import { probeSwitch, waitForLoop } from '../support/probe.js';
 import { type ServerProcess, startServer } from '../support/server.js';
 import { expect, test } from '../support/test.js';
@@ -25,8 +25,11 @@ test('speaking on and off switch the loops; each switch is timed in the page', a
     .join(', ')} ms; median ${sorted[5]!.toFixed(0)} ms`;
   console.log(report);
   test.info().annotations.push({ type: 'switch latency', description: report });
-  // Generous: the goal is p95 ≤ 60 ms; this only catches a switch that waits for a keyframe.
-  for (const v of latencies) expect(v).toBeLessThan(400);
+  // Generous (the goal, p95 ≤ 60 ms, is measured by bench/browser.ts): this catches switches that
+  // wait for a keyframe (every 10 frames here: 200 ms on average at random phase) without failing
+  // on one switch delayed by a loaded machine (one took 414 ms at a load average of 14).
+  expect(sorted[5], 'median switch latency, ms').toBeLessThan(150);
+  expect(sorted.at(-1), 'slowest switch latency, ms').toBeLessThan(1000);
 
   // The SDK measured the same switches itself, from receive times alone.
   const stats = await page.evaluate(() =>
@@ -72,7 +75,9 @@ test('the hold button, the Space and Enter keys and the toggle drive the avatar'
   await hold.hover();
   await page.mouse.down();
   await page.mouse.up();
-  await page.waitForTimeout(300);
+  // The release is handled (the button is up) and the avatar is still asked to speak.
+  await expect(hold).toHaveAttribute('aria-pressed', 'false');
+  expect(await avatarProp(page, 'speaking'), 'speaking after the release, toggle on').toBe(true);
   await waitForLoop(page, 1);
   await page.locator('#toggle').uncheck({ force: true });
   await waitForLoop(page, 0);
@@ -86,12 +91,12 @@ test('Space on a focused picker is left to the picker', async ({ page }) => {
     document.getElementById('avatars')!.focus();
   });
   await page.keyboard.down('Space');
-  await page.waitForTimeout(300);
-  await page.keyboard.up('Space');
+  // While Space is held on the picker (its key event is handled once down() resolves), the hold
+  // button stays up and nothing asks the avatar to speak. After the key is up both would be idle
+  // anyway, so this is checked while it is held.
   await expect(page.locator('#hold')).toHaveAttribute('aria-pressed', 'false');
-  expect(
-    await page.evaluate(
-      () => (window as unknown as { avatar: { speaking: boolean } }).avatar.speaking,
-    ),
-  ).toBe(false);
+  expect(await avatarProp(page, 'speaking'), 'speaking while Space is held on the picker').toBe(
+    false,
+  );
+  await page.keyboard.up('Space');
 });

@@ -1,21 +1,17 @@
 import { followAudio, onGesture } from './audio.js';
 import { createControl } from './control.js';
 import { createEmitter } from './emitter.js';
-import { AvatarError, type AvatarErrorReason } from './errors.js';
+import { AvatarError, asAvatarError } from './errors.js';
 import { loaded, watchFrames } from './frames.js';
+import { inboundBytes, watchLiveness, watchPeer } from './liveness.js';
 import { dropPeer, openPeer, type Peer } from './peer.js';
+import { backoffPolicy, reconnect } from './reconnect.js';
 import { latencySummary, peerStats } from './stats.js';
 import type { Avatar, AvatarEvents, AvatarOptions, AvatarState, SpeakingResult } from './types.js';
 import { sleep } from './whep.js';
 
-/** No media received for this long while connected means the connection is gone. */
-const STALL_MS = 4000;
-/** A `disconnected` ICE state may recover by itself; after this long it counts as lost. */
-const DISCONNECTED_MS = 2000;
 const FIRST_FRAME_MS = 15_000;
 const MAX_LATENCIES = 500;
-/** Reconnect failures that another try cannot fix: the avatar closes with the error. */
-const FINAL: AvatarErrorReason[] = ['unauthorized', 'not-found', 'not-acceptable', 'bad-request'];
 
 type Waiter = [resolve: (r: SpeakingResult) => void, reject: (e: unknown) => void];
 
@@ -28,6 +24,10 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
   const created = !(options.video instanceof HTMLVideoElement);
   const video = videoIn(options.video);
   const events = createEmitter<AvatarEvents>();
+  for (const name in options.on) {
+    const event = name as keyof AvatarEvents;
+    events.on(event, options.on[event]!);
+  }
   const frames = watchFrames(video);
   const latencies: number[] = [];
   const started = performance.now();
@@ -46,8 +46,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
   let waiting: Waiter[] = [];
   let failAttempt: ((e: AvatarError) => void) | undefined;
   let blocked = false;
-  let bytes = 0;
-  let progressAt = 0;
+  const policy = backoffPolicy();
 
   const setState = (next: AvatarState) => {
     const previous = state;
@@ -57,7 +56,8 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
 
   /** One WHEP session, up to its first frame; re-applies the speaking state on the way. */
   async function connect(): Promise<SpeakingResult> {
-    const p = await openPeer(url, token, [...(options.iceServers ?? []), ...linked], signal);
+    const servers = [...(options.iceServers ?? []), ...linked];
+    const p = await openPeer(url, token, servers, signal, (w) => events.emit('waiting', w));
     linked = p.linked;
     if (closing) {
       void dropPeer(p, token);
@@ -66,15 +66,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     peer = p;
     control = createControl(p.dc, p.sessionUrl, token);
     confirmed = blocked = false;
-    bytes = 0;
-    p.pc.addEventListener('connectionstatechange', () => {
-      const s = p.pc.connectionState;
-      if (s === 'failed') lost(p);
-      if (s === 'disconnected') {
-        setTimeout(() => p.pc.connectionState === 'disconnected' && lost(p), DISCONNECTED_MS);
-      }
-    });
-    p.dc.addEventListener('close', () => lost(p));
+    watchPeer(p.pc, p.dc, () => lost(p));
     video.srcObject = new MediaStream(p.pc.getReceivers().map((r) => r.track));
     const shown = new Promise<void>((resolve) => {
       void frames.nextFrame().then(resolve);
@@ -103,7 +95,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
 
   /** Connected (again): `ready`, and a blocked autoplay reported. */
   function connected() {
-    progressAt = performance.now();
+    liveness.restart();
     setState('connected');
     // Later, so that a listener added right after `await createAvatar(...)` hears it.
     setTimeout(() => {
@@ -141,54 +133,37 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     setState('reconnecting');
     control?.fail();
     void dropPeer(p, token);
-    void reconnect();
+    void recover();
   }
 
-  async function reconnect() {
-    for (let attempt = 0; ; attempt++) {
-      let result: SpeakingResult;
-      try {
-        // Exponential backoff with jitter, so the viewers of a restarted server spread out.
-        await sleep(Math.min(8000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2), signal);
-        result = await connect();
-      } catch (err) {
-        if (closing) return;
-        const error = asAvatarError(err);
-        // Closed first, so that a listener sees the final state with the error.
-        if (FINAL.includes(error.reason)) void end(error);
-        events.emit('error', error);
-        if (closing) return;
-        continue;
-      }
-      connected();
-      // Wishes made during the attempt were not in `result`: the waiting calls get the latest.
-      const settling = waiting;
-      waiting = [];
-      try {
-        while (result.speaking !== speaking && peer && state === 'connected')
-          result = await apply();
-        for (const [resolve] of settling) resolve(result);
-      } catch (err) {
-        for (const [, reject] of settling) reject(err);
-      }
-      return;
+  /** Reconnects as the policy says, then settles the setSpeaking calls made meanwhile. */
+  async function recover() {
+    const onError = (error: AvatarError, final: boolean) => {
+      if (closing) return;
+      // Closed first, so that a listener sees the final state with the error.
+      if (final) void end(error);
+      events.emit('error', error);
+    };
+    let result = await reconnect(connect, policy, onError, signal).catch(() => {});
+    if (!result || closing) return;
+    connected();
+    // Wishes made during the attempt were not in `result`: the waiting calls get the latest.
+    const settling = waiting;
+    waiting = [];
+    try {
+      while (result.speaking !== speaking && peer && state === 'connected') result = await apply();
+      for (const [resolve] of settling) resolve(result);
+    } catch (err) {
+      for (const [, reject] of settling) reject(err);
     }
   }
 
-  // Liveness from the receiver's counters: frames shown stop for a paused, hidden or off-screen
-  // video (and cannot be counted without requestVideoFrameCallback), received bytes do not.
-  const watchdog = setInterval(async () => {
-    const p = peer;
-    if (state !== 'connected' || !p) return;
-    let now = 0;
-    (await p.pc.getStats().catch(() => undefined))?.forEach((s) => {
-      if (s.type === 'inbound-rtp') now += s.bytesReceived ?? 0;
-    });
-    if (now > bytes) {
-      bytes = now;
-      progressAt = performance.now();
-    } else if (performance.now() - progressAt > STALL_MS && state === 'connected') lost(p);
-  }, 1000);
+  // While connected there is a peer (connect() sets it before connected() runs).
+  const liveness = watchLiveness(
+    () => inboundBytes(peer!.pc),
+    () => state === 'connected',
+    () => lost(peer!),
+  );
   const onHide = () => peer && void dropPeer(peer, token);
   addEventListener('pagehide', onHide);
 
@@ -196,7 +171,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
   function end(error = new AvatarError('closed', 'the avatar was closed')) {
     closing ??= (async () => {
       abort.abort();
-      clearInterval(watchdog);
+      liveness.stop();
       removeEventListener('pagehide', onHide);
       frames.stop();
       for (const detach of detachers) detach();
@@ -222,7 +197,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
       return peer?.sessionUrl;
     },
     setSpeaking(next) {
-      if (closing) return Promise.reject(new AvatarError('closed', 'the avatar is closed'));
+      if (closing) return Promise.reject(new AvatarError('closed', 'the avatar was closed'));
       speaking = next;
       // While reconnecting the wish is kept and applied on the new session.
       if (state !== 'connected') return new Promise((...w) => waiting.push(w));
@@ -273,10 +248,4 @@ function videoIn(target: HTMLElement): HTMLVideoElement {
   video.muted = video.autoplay = video.playsInline = true;
   video.setAttribute('playsinline', '');
   return video;
-}
-
-function asAvatarError(err: unknown): AvatarError {
-  return err instanceof AvatarError
-    ? err
-    : new AvatarError('network', String((err as Error)?.message ?? err));
 }

@@ -13,8 +13,18 @@ export type AvatarErrorReason =
   /** The browser blocked playback until a user gesture: show a "tap to play" control. */
   | 'autoplay';
 
-/** Problem details as the server sends them (RFC 9457). */
-export type Problem = { type?: string; title?: string; status?: number; detail?: string };
+/**
+ * Problem details as the server sends them (RFC 9457); a 503 during a first compile adds how far
+ * it is (`progress`, 0–1) and, when known, the seconds left (`etaSeconds`).
+ */
+export type Problem = {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  progress?: number;
+  etaSeconds?: number;
+};
 
 /** Every error the SDK throws or emits; `reason` is stable, `message` is for people. */
 export class AvatarError extends Error {
@@ -49,4 +59,11 @@ export class AvatarError extends Error {
       problem,
     );
   }
+}
+
+/** An AvatarError as is; anything else (a TypeError from fetch, a DOMException) as `network`. */
+export function asAvatarError(err: unknown): AvatarError {
+  return err instanceof AvatarError
+    ? err
+    : new AvatarError('network', String((err as Error)?.message ?? err));
 }

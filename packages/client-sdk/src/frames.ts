@@ -1,5 +1,5 @@
 /** A presented frame: when its last packet arrived and when it was (to be) shown. */
-type Shown = { recv: number | undefined; shown: number };
+export type Shown = { recv: number | undefined; shown: number };
 
 /** Frames sent after a switch frame arrive at least one tick (40 ms at 25 fps) after it. */
 const SAME_FRAME_MS = 20;
@@ -21,7 +21,7 @@ export function watchFrames(video: HTMLVideoElement) {
 
   const onFrame = (now: number, meta: VideoFrameCallbackMetadata) => {
     if (stopped) return;
-    const frame = { recv: meta.receiveTime, shown: meta.expectedDisplayTime ?? now };
+    const frame = { recv: meta.receiveTime, shown: shownAt(now, meta) };
     ring.push(frame);
     if (ring.length > RING) ring.shift();
     for (const w of waiters) w(frame);
@@ -44,8 +44,7 @@ export function watchFrames(video: HTMLVideoElement) {
     },
     /** Latency of a switch requested at `t0` and confirmed at `tc` (performance.now() times). */
     switchLatency(t0: number, tc: number): Promise<number | undefined> {
-      const limit = tc + SAME_FRAME_MS;
-      let best = ring.filter((f) => f.recv !== undefined && f.recv >= t0 && f.recv <= limit).pop();
+      let best = ring.filter((f) => carriesSwitch(f, t0, tc)).pop();
       return new Promise((resolve) => {
         const finish = () => {
           waiters.delete(w);
@@ -57,8 +56,8 @@ export function watchFrames(video: HTMLVideoElement) {
             // No receiveTime (not WebRTC-aware): the first frame shown after the confirmation.
             if (f.shown >= tc) best ??= f;
             if (best) finish();
-          } else if (f.recv <= limit) best = f;
-          else finish();
+          } else if (f.recv > tc + SAME_FRAME_MS) finish();
+          else if (carriesSwitch(f, t0, tc)) best = f;
         };
         waiters.add(w);
         const timer = setTimeout(finish, 1000);
@@ -72,6 +71,23 @@ export function watchFrames(video: HTMLVideoElement) {
 }
 
 export type FrameWatcher = ReturnType<typeof watchFrames>;
+
+/**
+ * When a frame was on screen. `expectedDisplayTime` is the v-sync the compositor aimed at, on a
+ * v-sync grid that does not account for decoding: Chromium reports it before `receiveTime` +
+ * `processingDuration` at times (WICG/video-rvfc#93), and on loopback a switch frame arrives
+ * about a millisecond after the request, so that grid once made a switch "shown" 0.3 ms before
+ * it was asked for. A frame cannot be seen before it was received and decoded: that is the floor.
+ */
+export function shownAt(now: number, meta: Partial<VideoFrameCallbackMetadata>): number {
+  const decoded = (meta.receiveTime ?? 0) + (meta.processingDuration ?? 0) * 1000;
+  return Math.max(meta.expectedDisplayTime ?? now, decoded);
+}
+
+/** Whether a frame's packets arrived between a switch request (`t0`) and its confirmation (`tc`). */
+export function carriesSwitch(f: Shown, t0: number, tc: number): boolean {
+  return f.recv !== undefined && f.recv >= t0 && f.recv <= tc + SAME_FRAME_MS;
+}
 
 /** Resolves once the video has a frame to show (`loadeddata`), played or not. */
 export function loaded(video: HTMLVideoElement): Promise<void> {

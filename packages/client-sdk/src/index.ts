@@ -8,6 +8,7 @@ export type {
   AvatarOptions,
   AvatarState,
   AvatarStats,
+  AvatarWait,
   LatencyStats,
   SpeakingResult,
 } from './types.js';

@@ -1,4 +1,5 @@
 import { AvatarError } from './errors.js';
+import type { AvatarWait } from './types.js';
 import { deleteSession, postOffer, type WhepAnswer } from './whep.js';
 
 /** A connected WHEP session: the peer, its control channel, the session URL and its ICE servers. */
@@ -31,6 +32,7 @@ export async function openPeer(
   token: string | undefined,
   iceServers: RTCIceServer[],
   signal?: AbortSignal,
+  onWait?: (wait: AvatarWait) => void,
 ): Promise<Peer> {
   const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
   let answer: WhepAnswer | undefined;
@@ -40,7 +42,7 @@ export async function openPeer(
     const dc = pc.createDataChannel('control');
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc, iceServers.length === 0);
-    answer = await postOffer(url, pc.localDescription!.sdp, token, signal);
+    answer = await postOffer(url, pc.localDescription!.sdp, token, signal, onWait);
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
     if (signal?.aborted) throw new AvatarError('aborted', 'aborted');
     // The offer was gathered before the server's `Link`s were known, so they cannot help this

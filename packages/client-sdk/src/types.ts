@@ -16,6 +16,29 @@ export type AvatarOptions = {
   iceServers?: RTCIceServer[];
   /** Aborts the connection attempt, or closes the avatar later. */
   signal?: AbortSignal;
+  /**
+   * Listeners added before connecting, so a page hears the first connection's events too, e.g.
+   * `waiting` while the server prepares the avatar (createAvatar has not resolved yet then).
+   */
+  on?: { [E in keyof AvatarEvents]?: AvatarEvents[E] };
+};
+
+/**
+ * The server asked the SDK to wait (503 or 429 with `Retry-After`): the avatar is being prepared
+ * (its first compile) or the server is busy. The SDK tries again after `retryInMs` by itself.
+ */
+export type AvatarWait = {
+  /**
+   * The server's answer: `status`, `problem.type` (`…:avatar_not_ready` while the avatar compiles,
+   * `…:server_busy`, `…:rate_limited`) and its `detail` as `message`.
+   */
+  error: import('./errors.js').AvatarError;
+  /** When the SDK asks again. */
+  retryInMs: number;
+  /** How far the compile is, 0–1, when the server says. */
+  progress?: number;
+  /** Seconds the compile still needs, when the server estimates it. */
+  etaSeconds?: number;
 };
 
 /** What the server confirmed for a speaking change. */
@@ -26,7 +49,8 @@ export type SpeakingResult = {
 };
 
 /**
- * Typed listeners, one per event name. `ready` fires once the first frame of a connection is on
+ * Typed listeners, one per event name. `waiting` fires on each 503/429 answer while connecting or
+ * reconnecting (pass it in `options.on` to hear the first connection's). `ready` fires once the first frame of a connection is on
  * screen: just after createAvatar resolves, and again after each reconnect. `error` reports a
  * failed reconnect attempt, a final one (then the state is `closed`: not-found, unauthorized…),
  * and `autoplay`: the browser wants a user gesture before it plays (the SDK retries on the next
@@ -37,6 +61,8 @@ export type AvatarEvents = {
   speakingchange: (speaking: boolean, result: SpeakingResult) => void;
   ready: () => void;
   error: (error: import('./errors.js').AvatarError) => void;
+  /** The server asked to wait, e.g. while it prepares the avatar; the SDK retries by itself. */
+  waiting: (wait: AvatarWait) => void;
 };
 
 /** Options of {@link Avatar.attachAudio}. */

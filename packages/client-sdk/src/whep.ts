@@ -1,4 +1,5 @@
 import { AvatarError } from './errors.js';
+import type { AvatarWait } from './types.js';
 
 /** What a WHEP POST gives back. */
 export type WhepAnswer = { sdp: string; sessionUrl: string; iceServers: RTCIceServer[] };
@@ -47,17 +48,21 @@ export function retryAfterMs(value: string | null, now = Date.now()): number {
 }
 
 /**
- * POSTs an SDP offer (draft-ietf-wish-whep §4.2). On 429/503 waits for `Retry-After` and tries
- * again, so a page opened while the avatar compiles simply starts a little later. An abort does
- * not cancel a POST already sent: its session, if it is created, is deleted when it arrives.
+ * POSTs an SDP offer (draft-ietf-wish-whep §4.2). On 429/503 reports the wait to `onWait` and
+ * tries again after `Retry-After`, so a page opened while the avatar compiles starts a little
+ * later and can say why. It gives up after a minute without news; a compile whose `progress`
+ * grows is news. An abort does not cancel a POST already sent: its session, if it is created, is
+ * deleted when it arrives.
  */
 export async function postOffer(
   url: string,
   sdp: string,
   token: string | undefined,
   signal?: AbortSignal,
+  onWait?: (wait: AvatarWait) => void,
 ): Promise<WhepAnswer> {
-  const started = Date.now();
+  let started = Date.now();
+  let progressed = -1;
   for (;;) {
     if (signal?.aborted) throw aborted();
     const sent = fetch(url, {
@@ -89,12 +94,24 @@ export async function postOffer(
     }
     const error = await responseError(res);
     const wait = retryAfterMs(res.headers.get('Retry-After'));
+    const info = waitInfo(error, wait);
+    if ((info.progress ?? -1) > progressed) {
+      progressed = info.progress!;
+      started = Date.now();
+    }
     if (error.reason !== 'unavailable' || Date.now() + wait - started > MAX_WAIT_MS) throw error;
+    onWait?.(info);
     await sleep(wait, signal);
   }
 }
 
 const noop = () => {};
+
+/** The wait a 429/503 answer asks for, with the compile's `progress`/`etaSeconds` when sent. */
+export function waitInfo(error: AvatarError, retryInMs: number): AvatarWait {
+  const { progress, etaSeconds } = error.problem ?? {};
+  return { error, retryInMs, progress, etaSeconds };
+}
 
 /**
  * The session URL: `Location` resolved against the URL that answered (fetch follows redirects),

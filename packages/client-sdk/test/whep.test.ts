@@ -1,7 +1,10 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { AvatarError } from '../src/errors.js';
 import { latencySummary, percentile } from '../src/stats.js';
-import { parseIceLinks, retryAfterMs } from '../src/whep.js';
+import type { AvatarWait } from '../src/types.js';
+import { parseIceLinks, postOffer, retryAfterMs } from '../src/whep.js';
 
 describe('parseIceLinks', () => {
   it('reads ice-server links with credentials and skips other relations', () => {
@@ -66,5 +69,53 @@ describe('retryAfterMs', () => {
     }
     for (const value of [null, '', 'soon'])
       expect(within(retryAfterMs(value, now), 2000)).toBe(true);
+  });
+});
+
+describe('postOffer while the avatar is being prepared', () => {
+  /** A WHEP endpoint that answers 503 (first compile) to the first offers, then 201. */
+  async function compilingServer(answers: { progress?: number; etaSeconds?: number }[]) {
+    const server = createServer((_req, res) => {
+      const next = answers.shift();
+      if (!next) {
+        res.writeHead(201, { 'Content-Type': 'application/sdp', Location: '/whep/sessions/s1' });
+        res.end('v=0\r\n');
+        return;
+      }
+      res.writeHead(503, { 'Content-Type': 'application/problem+json', 'Retry-After': '1' });
+      res.end(
+        JSON.stringify({
+          type: 'urn:avatar-server:problem:avatar_not_ready',
+          status: 503,
+          detail: "avatar 'default' is still compiling; retry shortly",
+          ...next,
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}/whep/avatars/default`, server };
+  }
+
+  it("reports each wait with the server's reason, Retry-After and progress, then answers", async () => {
+    const { url, server } = await compilingServer([{ progress: 0.25, etaSeconds: 12 }, {}]);
+    try {
+      const waits: AvatarWait[] = [];
+      const answer = await postOffer(url, 'v=0', undefined, undefined, (w) => waits.push(w));
+      expect(answer.sessionUrl).toMatch(/\/whep\/sessions\/s1$/);
+      expect(waits).toHaveLength(2);
+      expect(waits[0]).toMatchObject({ progress: 0.25, etaSeconds: 12 });
+      // The server that sends no progress yet (or an older one): the reason and the wait only.
+      expect(waits[1]?.progress).toBeUndefined();
+      for (const w of waits) {
+        expect(w.error.status).toBe(503);
+        expect(w.error.problem?.type).toMatch(/avatar_not_ready$/);
+        expect(w.error.message).toMatch(/still compiling/);
+        expect(w.retryInMs).toBeGreaterThanOrEqual(1000);
+        expect(w.retryInMs).toBeLessThanOrEqual(2000);
+      }
+    } finally {
+      server.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { type Avatar, type AvatarError, createAvatar } from '@avatar-server/clie
 import './style.css';
 import { avatarList } from './avatarList.js';
 import { wireControls } from './controls.js';
+import { preparingText, showPreparing } from './preparing.js';
 import { showStats } from './statsPanel.js';
 
 const params = new URLSearchParams(location.search);
@@ -55,16 +56,21 @@ async function show(id: string) {
   overlayText.textContent = 'Connecting…';
   badge.textContent = BADGE.connecting;
   let avatar: Avatar;
+  // While the server prepares the avatar (its first compile) the SDK waits and says so.
+  const preparing = showPreparing(id, overlayText, badge);
   try {
     avatar = await createAvatar({
       url: `/whep/avatars/${encodeURIComponent(id)}`,
       video,
       signal: controller.signal,
+      on: { waiting: preparing.update },
     });
   } catch (err) {
     // Aborted: a newer choice replaced this one, and shows its own state.
     if (!controller.signal.aborted) failed(`Could not connect: ${(err as Error).message}`);
     return;
+  } finally {
+    preparing.stop();
   }
   current = avatar;
   // For the browser console and the end-to-end tests.
@@ -77,6 +83,10 @@ async function show(id: string) {
     badge.textContent = speaking ? 'Speaking' : BADGE[avatar.state];
     overlayText.textContent = 'Reconnecting…';
   };
+  // A restarted server may be compiling again: say so instead of "Reconnecting…".
+  avatar.on('waiting', (wait) => {
+    if (avatar.state === 'reconnecting') overlayText.textContent = preparingText(wait);
+  });
   avatar.on('statechange', render);
   avatar.on('speakingchange', render);
   avatar.on('error', (err: AvatarError) => {

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
+import { WhepTestClient } from '@avatar-server/testkit';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../src/index.js';
 import { startTestServer, type TestServer } from './support/testServer.js';
-import { WhepTestClient } from './support/whepTestClient.js';
 
 /** Limits and access: per-IP rate limit, static and signed tokens, strict ETags, no token in logs. */
 
@@ -186,7 +186,8 @@ describe('per-IP rate limit on session creation', () => {
     const from = '10.1.1.1';
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) statuses.push((await post(undefined, from)).status);
-    expect(statuses.every((s) => s === 401)).toBe(true); // attempts count, even refused ones
+    // Attempts count, even refused ones.
+    expect(statuses, 'statuses of 8 attempts without a token').toEqual(Array(8).fill(401));
     const limited = await post(STATIC, from);
     expect((await problem(limited, 429)).detail).toMatch(/too many sessions/);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makePendulumClip } from '@avatar-server/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeLoops, type LoopAnalysis } from '../src/media/analysis/analyzeLoops.js';
 import { thumbnails } from '../src/media/analysis/thumbnails.js';
 import { decodeClip } from '../src/media/decodeClip.js';
-import { makePendulumClip } from './clips/makePendulumClip.js';
 
 const PERIOD = 40;
 const SPEAKING_PHASE = 10;

@@ -3,10 +3,10 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeMarkerVideos } from '@avatar-server/testkit';
 import { describe, expect, it } from 'vitest';
 import { verifyToken } from '../src/lib/signedToken.js';
 import { probeClip } from '../src/media/probeClip.js';
-import { makeMarkerVideos } from './support/markerAvatar.js';
 
 /** The `avatar-server` command as a user runs it (from source, through tsx). */
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));

@@ -8,10 +8,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type StreamCreated, waitFor } from '@avatar-server/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../src/index.js';
 import { findFfmpeg } from '../src/media/findFfmpeg.js';
-import type { StreamCreated } from './support/streamsTestClient.js';
 import { startTestServer, type TestServer } from './support/testServer.js';
 
 /**
@@ -44,14 +44,9 @@ async function problem(response: Response, status: number): Promise<Problem> {
   return (await response.json()) as Problem;
 }
 
-/** Polls `condition` every 100 ms until it holds; fails after `ms`. */
-async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls `condition` until it holds (the shared waitFor, every 100 ms, 30 s at most). */
+const until = (condition: () => boolean | Promise<boolean>, what: string) =>
+  waitFor(condition, { what, timeoutMs: 30_000, intervalMs: 100 });
 
 const DEFAULT_PAIR = { gesture_video: 'default/speaking.mp4', idle_video: 'default/idle.mp4' };
 

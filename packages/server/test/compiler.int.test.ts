@@ -1,14 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  decodeMarkers,
+  LOOP,
+  type MarkerAvatarDir,
+  makeMarkerVideos,
+} from '@avatar-server/testkit';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toAnnexB } from '../src/media/annexB.js';
 import { type CompileOptions, compileAvatar } from '../src/media/compileAvatar.js';
 import { type CompiledAvatar, LOOP_NAMES } from '../src/media/compiledAvatar.js';
-import { decodeMarkers } from './clips/makeMarkerClip.js';
-import { LOOP } from './clips/markerCode.js';
-import { type MarkerAvatarDir, makeMarkerVideos } from './support/markerAvatar.js';
 
 const SIZE = 128;
 let dirs: MarkerAvatarDir;
@@ -35,7 +38,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
   };
   const outcome = await compileAvatar(source(), options);
-  expect(outcome.fromCache).toBe(false);
+  expect(outcome.fromCache, 'the first compile encodes').toBe(false);
   compiled = outcome.avatar;
 });
 afterAll(() => rmSync(dirs.root, { recursive: true, force: true }));
@@ -87,7 +90,7 @@ describe('loop compiler', () => {
 
   it('loads an unchanged avatar from the cache without encoding, and recompiles a damaged cache file', async () => {
     const again = await compileAvatar(source(), options);
-    expect(again.fromCache).toBe(true);
+    expect(again.fromCache, 'unchanged clips and settings load from the cache').toBe(true);
     expect(again.encodedFrames).toBe(0);
     expect(Buffer.compare(again.avatar.sps, compiled.sps)).toBe(0);
     expect(again.avatar.loops.idle.main.map((au) => au.slices[0]!.length)).toEqual(
@@ -98,7 +101,7 @@ describe('loop compiler', () => {
     bytes[bytes.length - 10]! ^= 0xff;
     writeFileSync(join(dirs.cacheDir, file!), bytes);
     const repaired = await compileAvatar(source(), options);
-    expect(repaired.fromCache).toBe(false);
+    expect(repaired.fromCache, 'a damaged cache file is a miss').toBe(false);
     // A manifest edited to claim more frames than the body holds is a miss too.
     const file2 = join(dirs.cacheDir, file!);
     const text = readFileSync(file2);
@@ -106,15 +109,18 @@ describe('loop compiler', () => {
       text.toString('latin1').replace('"frameCount":30', '"frameCount":31'),
       'latin1',
     );
-    expect(edited.equals(text)).toBe(false);
+    expect(edited.equals(text), 'the manifest holds "frameCount":30 to edit').toBe(false);
     writeFileSync(file2, edited);
-    expect((await compileAvatar(source(), options)).fromCache).toBe(false);
+    expect(
+      (await compileAvatar(source(), options)).fromCache,
+      'a manifest that does not match its body is a miss',
+    ).toBe(false);
     expect(readdirSync(dirs.cacheDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('compiles again when a setting that changes the output changes', async () => {
     const other = await compileAvatar(source(), { ...options, keyframeInterval: 5 });
-    expect(other.fromCache).toBe(false);
+    expect(other.fromCache, 'another keyframeInterval is another cache entry').toBe(false);
     expect(other.avatar.loops.idle.main.filter((au) => au.keyframe)).toHaveLength(6);
   });
 
@@ -156,7 +162,7 @@ describe('loop compiler', () => {
     const left = existsSync(cacheDir) ? readdirSync(cacheDir) : [];
     expect(left).toEqual([]); // no half-written cache entry
     const retried = await compileAvatar(source(), { ...options, cacheDir });
-    expect(retried.fromCache).toBe(false);
+    expect(retried.fromCache, 'nothing was cached by the failed compile').toBe(false);
     expect(readdirSync(cacheDir).filter((f) => f.endsWith('.avatar'))).toHaveLength(1);
   });
 });

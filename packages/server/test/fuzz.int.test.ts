@@ -1,8 +1,8 @@
+import { WhepTestClient } from '@avatar-server/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FuzzRequest, fuzzRequest } from './support/fuzzRequests.js';
 import { startTestServer, type TestServer } from './support/testServer.js';
-import { WhepTestClient } from './support/whepTestClient.js';
 
 /**
  * Property: whatever arrives, the server answers 2xx or a 4xx problem+json — never a 5xx, never a

@@ -1,7 +1,7 @@
+import { WhepTestClient } from '@avatar-server/testkit';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/testServer.js';
-import { WhepTestClient } from './support/whepTestClient.js';
 
 /**
  * What the server logs, read from its real logger: at debug, what the media path decided for a

@@ -1,12 +1,15 @@
+import { WhepTestClient } from '@avatar-server/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Status } from '../src/observe/status.js';
 import { startTestServer, type TestServer } from './support/testServer.js';
-import { WhepTestClient } from './support/whepTestClient.js';
 
 /** /health, /status and /metrics against the real server, while sessions come and go. */
 
 let server: TestServer;
+/** Before the server started: its uptime can be no longer than the time since. */
+let startedBefore: number;
 beforeAll(async () => {
+  startedBefore = Date.now();
   server = await startTestServer();
 });
 afterAll(async () => {
@@ -36,7 +39,11 @@ describe('health, status and metrics', () => {
     const health = await getJson('/health');
     expect(health).toMatchObject({ status: 'ok', sessions: 0 });
     expect(health.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(health.uptimeSeconds).toBeGreaterThanOrEqual(0);
+    const sinceStart = (Date.now() - startedBefore) / 1000;
+    expect(
+      health.uptimeSeconds,
+      `whole seconds since the server started (≤ ${sinceStart} s)`,
+    ).toSatisfy((s: number) => Number.isInteger(s) && s >= 0 && s <= Math.round(sinceStart));
   });
 
   it('/status: avatars and compile state, encoder, NVENC, memory', async () => {
@@ -81,9 +88,13 @@ describe('health, status and metrics', () => {
       expect(switched.status).toBe(200);
       expect(await metric('avatar_switches_total{loop="speaking"}')).toBe(1);
       expect(await metric('avatar_switch_latency_seconds_count')).toBe(1);
-      // The bitrate is sampled once a second over a few seconds.
-      await new Promise((r) => setTimeout(r, 2100));
-      expect((await getJson('/status')).bitrateKbps).toBeGreaterThan(10);
+      // The bitrate is sampled once a second over a few seconds: it shows once two samples exist.
+      await expect
+        .poll(async () => (await getJson('/status')).bitrateKbps, {
+          timeout: 10_000,
+          message: '/status bitrateKbps while two sessions stream',
+        })
+        .toBeGreaterThan(10);
 
       await fetch(a.location, { method: 'DELETE' });
       expect(await metric('avatar_sessions')).toBe(1);

@@ -1,9 +1,8 @@
+import { type StreamCreated, StreamsTestClient, WhepTestClient } from '@avatar-server/testkit';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { openApiDocument } from '../src/http/openapi.js';
-import { type StreamCreated, StreamsTestClient } from './support/streamsTestClient.js';
 import { startTestServer, type TestServer } from './support/testServer.js';
-import { WhepTestClient } from './support/whepTestClient.js';
 
 /**
  * The served OpenAPI 3.1 document against real responses: every response checked here must be

@@ -1,12 +1,11 @@
 import { rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { type MarkerAvatarDir, makeMarkerVideos, WhepTestClient } from '@avatar-server/testkit';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { type RunningServer, startServer } from '../src/server.js';
-import { type MarkerAvatarDir, makeMarkerVideos } from './support/markerAvatar.js';
 import { startTestServer } from './support/testServer.js';
-import { WhepTestClient } from './support/whepTestClient.js';
 
 /**
  * Readiness and compile progress against the real server and a real first compile (ffmpeg, marker

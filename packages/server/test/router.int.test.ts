@@ -1,12 +1,16 @@
 import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  type MarkerAvatarDir,
+  makeMarkerVideos,
+  type StreamCreated,
+  StreamsTestClient,
+} from '@avatar-server/testkit';
 import express from 'express';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AvatarRouter, createAvatarRouter } from '../src/index.js';
-import { type MarkerAvatarDir, makeMarkerVideos } from './support/markerAvatar.js';
-import { type StreamCreated, StreamsTestClient } from './support/streamsTestClient.js';
 import { TEST_SIZE } from './support/testServer.js';
 
 /**
@@ -84,7 +88,7 @@ describe('createAvatarRouter in an existing express app', () => {
     expect(answered.status).toBe(200);
     try {
       await client.waitForFrames(10);
-      expect(client.frames[0]!.keyframe).toBe(true);
+      expect(client.frames[0]!.keyframe, 'the first picture is a keyframe').toBe(true);
     } finally {
       const ended = await fetch(body.urls.session, {
         method: 'DELETE',

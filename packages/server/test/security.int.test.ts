@@ -1,12 +1,11 @@
 import { createSocket } from 'node:dgram';
 import { request as httpRequest } from 'node:http';
 import { networkInterfaces } from 'node:os';
+import { type StreamCreated, StreamsTestClient, WhepTestClient } from '@avatar-server/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REMOTE_CANDIDATES } from '../src/session/SessionFactory.js';
 import { MAX_CANDIDATE_PAIRS, REQUESTS_PER_CHECK } from '../src/webrtc/candidatePairs.js';
-import { type StreamCreated, StreamsTestClient } from './support/streamsTestClient.js';
 import { startTestServer, type TestServer } from './support/testServer.js';
-import { WhepTestClient } from './support/whepTestClient.js';
 
 /**
  * The security review's findings (docs/reliability.md, "Security"), each reproduced against the

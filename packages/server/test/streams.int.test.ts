@@ -1,13 +1,17 @@
 import { copyFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  decodeMarkers,
+  LOOP,
+  type Marker,
+  type ReceivedFrame,
+  type StreamCreated,
+  StreamsTestClient,
+} from '@avatar-server/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Status } from '../src/observe/status.js';
 import type { SpeakingChange } from '../src/session/Session.js';
-import { decodeMarkers } from './clips/makeMarkerClip.js';
-import { LOOP, type Marker } from './clips/markerCode.js';
-import { type StreamCreated, StreamsTestClient } from './support/streamsTestClient.js';
 import { IDLE_FRAMES, startTestServer, TEST_SIZE, type TestServer } from './support/testServer.js';
-import type { ReceivedFrame } from './support/whepTestClient.js';
 
 /**
  * The original system's API (`POST /streams`, server-made offer) against the real server, with a
@@ -60,9 +64,12 @@ async function markersOf(received: readonly ReceivedFrame[]): Promise<Marker[]> 
 async function expectIdleStream(body: unknown) {
   const { client, created } = await StreamsTestClient.open(server.url, body);
   await client.waitForFrames(15);
-  expect(client.frames[0]!.keyframe).toBe(true);
+  expect(client.frames[0]!.keyframe, 'the first picture is a keyframe').toBe(true);
   const markers = await markersOf(client.frames.slice(0, 15));
-  expect(markers.every((m) => m.loop === LOOP.idle)).toBe(true);
+  expect(
+    markers.filter((m) => m.loop !== LOOP.idle),
+    'pictures not from the idle loop',
+  ).toEqual([]);
   for (let i = 1; i < markers.length; i++) {
     expect(markers[i]!.frame).toBe((markers[i - 1]!.frame + 1) % IDLE_FRAMES);
   }
@@ -114,7 +121,7 @@ describe('POST /streams (the original API)', () => {
       const markers = await markersOf(client.frames);
       const first = markers.findIndex((m) => m.loop === LOOP.speaking);
       expect(first).toBeGreaterThan(0);
-      expect(client.frames[first]!.keyframe).toBe(true);
+      expect(client.frames[first]!.keyframe, 'the first speaking picture is a keyframe').toBe(true);
       expect(markers[first]!.frame).toBe(on.frame);
 
       // The server-opened data channel greets and controls the same session.

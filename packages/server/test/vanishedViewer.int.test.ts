@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@avatar-server/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/testServer.js';
 
@@ -48,13 +49,15 @@ describe('a viewer that vanishes without DELETE', () => {
     const killedAt = performance.now();
     child.kill('SIGKILL');
     // Poll (bounded: 30 s, the issue's limit) until the session is gone.
-    let status = 200;
-    while (status === 200 && performance.now() - killedAt < 30_000) {
-      await new Promise((r) => setTimeout(r, 250));
-      status = (await fetch(location)).status;
-    }
+    const status = await waitFor(
+      async () => {
+        const s = (await fetch(location)).status;
+        return s !== 200 && s;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'the session to end' },
+    );
     const endedAfterMs = performance.now() - killedAt;
-    expect(status).toBe(404);
+    expect(status, 'the session URL once the session ended').toBe(404);
     // 6 s of silence, plus up to ~1.5 s since the last report, plus polling.
     console.log(`vanished viewer: session ended ${Math.round(endedAfterMs)} ms after the kill`);
     expect(endedAfterMs).toBeLessThan(10_000);

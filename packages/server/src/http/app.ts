@@ -40,7 +40,7 @@ function requestId(req: { headers: Record<string, unknown> }) {
 
 /**
  * CORS for browsers on other origins: WHEP players must read Location and ETag, and send
- * Authorization and If-Match, none of which CORS allows by default.
+ * Authorization and If-Match, none of which CORS allows by default (docs/whep.md, CORS).
  */
 const corsOptions = (origins: readonly string[]): cors.CorsOptions => ({
   origin: origins.includes('*') ? true : [...origins],

@@ -14,7 +14,7 @@ export function tokensRequired(settings: {
 /**
  * Bearer tokens for creating sessions: static tokens (setting `tokens`, for backends) and
  * short-lived signed ones a backend mints for browsers (setting `tokenSecret`, see
- * lib/signedToken.ts). Session URLs themselves are unguessable capabilities; with tokens, a
+ * lib/signedToken.ts). Session URLs themselves are unguessable capabilities (docs/whep.md, pitfall 9); with tokens, a
  * session's URLs also need the token that created it (http/sessionAccess.ts). With neither
  * configured, anyone may create a session. Tokens are compared in constant time and never logged
  * (the request serializer keeps only method, URL and id; the logger redacts `Authorization`).

@@ -5,7 +5,7 @@ import type { Session } from '../session/Session.js';
 /**
  * WHEP ETags (draft-ietf-wish-whep §4.4.1): the 201 carries a strong ETag for the session's ICE
  * state; a PATCH may send it back in If-Match. Players often omit it or send a stale one
- * (a known WHEP interoperability pitfall), so checking is opt-in (config `strictEtags`): then a missing
+ * (docs/whep.md, pitfall 3), so checking is opt-in (config `strictEtags`): then a missing
  * If-Match is 428 and a stale one 412; `*` always matches. DELETE ignores ETags.
  */
 const etags = new WeakMap<Session, string>();

@@ -266,7 +266,27 @@ export function openApiDocument(version: string) {
             id: { type: 'string' },
             avatar: { type: 'string' },
             speaking: { type: 'boolean' },
-            cursor: { type: 'object' },
+            cursor: {
+              type: 'object',
+              description:
+                'Where the session is in the compiled avatar: the picture it sends on its next tick',
+              required: ['loop', 'chain', 'frame'],
+              additionalProperties: false,
+              properties: {
+                loop: { enum: ['idle', 'speaking'] },
+                chain: {
+                  type: 'integer',
+                  minimum: -1,
+                  description:
+                    '-1: the main chain (a keyframe every keyframeInterval frames); j: the switch-in chain that starts with a keyframe at frame j and rejoins the main chain at its next keyframe',
+                },
+                frame: {
+                  type: 'integer',
+                  minimum: 0,
+                  description: 'Frame index in the loop, from 0',
+                },
+              },
+            },
             stats: {
               type: 'object',
               required: ['framesSent', 'bytesSent', 'switches'],

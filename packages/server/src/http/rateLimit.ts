@@ -5,7 +5,7 @@ import { AvatarServerError } from '../lib/errors.js';
  * Token buckets per key (a client address, or an address and a session): session creation
  * (`sessionRateLimit`) costs a DTLS handshake and a UDP port, and every request to a session
  * (`sessionRequestRateLimit`) costs work too, so one client must not be able to make hundreds a
- * second. `burst` requests at once, then `perMinute` refilled evenly.
+ * second. `burst` requests at once, then `perMinute` refilled evenly (WHEP §5; docs/whep.md).
  */
 export class RateLimiter {
   #buckets = new Map<string, { tokens: number; at: number }>();

@@ -14,7 +14,7 @@ const WELL_FORMED_HOST =
 
 /**
  * Absolute URLs for a session: players resolve relative `Location`s differently and root-relative
- * ones break behind prefix proxies, so we always send absolute ones. They are built from
+ * ones break behind prefix proxies, so we always send absolute ones (docs/whep.md, pitfall 2). They are built from
  * `publicBaseUrl` when set; otherwise from the request's `Host`, which must be a plain host (no
  * path, query or credentials: `Host: evil.example/x?` is refused) and, with `allowedHosts` set,
  * one of those, and from the protocol, where only `http` and `https` are taken from a trusted

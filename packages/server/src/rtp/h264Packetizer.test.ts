@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { depacketize } from '@avatar-server/testkit';
 import { describe, expect, it } from 'vitest';
-import { depacketize } from '../../test/support/depacketize.js';
 import { parseAnnexB, toAnnexB } from '../media/annexB.js';
 import { packetizeAccessUnit, packetizeNal, stapA } from './h264Packetizer.js';
 

@@ -36,7 +36,7 @@ import { type RtpExtension, type SrtpKeys, SrtpWriter } from './srtpWriter.js';
 /**
  * The only file that knows werift (0.25.2): one RTCPeerConnection answering a WHEP offer with a
  * sendonly H.264 track, plus the data channel the client opens for control.
- * See ../../../docs/werift.md for the pitfalls this works around.
+ * docs/werift.md says what this works around in werift, and why.
  */
 
 export type IceOptions = {

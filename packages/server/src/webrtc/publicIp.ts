@@ -1,7 +1,7 @@
 /**
  * werift has no option for a 1:1 NAT (a cloud VM whose public address is not on any interface),
  * so the address is announced by rewriting the SDP: every IPv4 host candidate gets a twin on the
- * public address and the same port, which is how such NATs forward (docs/werift.md §1, ICE).
+ * public address and the same port, which is how such NATs forward (docs/werift.md, ICE).
  */
 export function announcePublicIp(sdp: string, publicIp: string): string {
   const eol = sdp.includes('\r\n') ? '\r\n' : '\n';

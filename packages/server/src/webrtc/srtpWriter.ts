@@ -6,8 +6,9 @@ import type { Logger } from 'pino';
  * session's fixed header extensions) is written from a per-sender template, only sequence number,
  * timestamp, marker and abs-send-time change per packet; the payload is encrypted straight from
  * the shared, pre-packetized buffer. It replaces werift's per-packet RtpPacket clone, header
- * object, extension list, serialize and Buffer.concat calls (werift.md §4). Both profiles werift
- * negotiates are supported: AEAD_AES_128_GCM (RFC 7714) and AES_CM_128_HMAC_SHA1_80 (RFC 3711).
+ * object, extension list, serialize and Buffer.concat calls (docs/werift.md, fast path). Both
+ * profiles werift negotiates are supported: AEAD_AES_128_GCM (RFC 7714) and AES_CM_128_HMAC_SHA1_80
+ * (RFC 3711).
  * Tested against werift's own SrtpSession unprotect (srtpWriter.test.ts).
  */
 

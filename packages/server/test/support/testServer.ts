@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
+import { type MarkerAvatarDir, makeMarkerVideos } from '@avatar-server/testkit';
 import pino, { type Logger } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { type RunningServer, startServer } from '../../src/server.js';
-import { type MarkerAvatarDir, makeMarkerVideos } from './markerAvatar.js';
 
 export const TEST_SIZE = 128;
 export const IDLE_FRAMES = 50;

@@ -4,7 +4,7 @@
  * `node --import tsx vanishingViewer.ts <whep endpoint>`; prints `{"location": ...}` once frames
  * arrive, then streams until killed (or for at most 60 s).
  */
-import { WhepTestClient } from './whepTestClient.js';
+import { WhepTestClient } from '@avatar-server/testkit';
 
 const endpoint = process.argv[2];
 if (!endpoint) throw new Error('usage: vanishingViewer.ts <whep endpoint>');

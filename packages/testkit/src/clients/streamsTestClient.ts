@@ -1,4 +1,5 @@
 import { type RTCDataChannel, RTCPeerConnection, type RtpPacket } from 'werift';
+import { waitFor } from '../waitFor.js';
 import {
   FrameAssembler,
   type ReceivedFrame,
@@ -91,11 +92,7 @@ export class StreamsTestClient {
   }
 
   async waitFor(check: () => boolean, what: string, timeoutMs = 15_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(check, { timeoutMs, what });
   }
 
   waitForFrames(count: number) {

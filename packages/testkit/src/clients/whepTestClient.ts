@@ -6,14 +6,13 @@ import {
   RtcpPayloadSpecificFeedback,
   type RtpPacket,
 } from 'werift';
+import { waitFor } from '../waitFor.js';
 import {
   FrameAssembler,
   type ReceivedFrame,
   receiverH264,
   receiverVideoExtensions,
 } from './receivedFrames.js';
-
-export { hasIdr, type ReceivedFrame } from './receivedFrames.js';
 
 /**
  * A real WebRTC receiver in Node (werift), speaking WHEP to the server as a player would:
@@ -103,11 +102,10 @@ export class WhepTestClient {
   }
 
   async waitForControlChannel(timeoutMs = 10_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (this.control?.readyState !== 'open') {
-      if (Date.now() > deadline) throw new Error('data channel did not open');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(() => this.control?.readyState === 'open', {
+      timeoutMs,
+      what: 'the data channel to open',
+    });
   }
 
   /** Sends a control message on the data channel and resolves with the server's reply. */

@@ -2,12 +2,11 @@
  * Test clips whose every frame carries a marker (see markerCode.ts), and a decoder that reads the
  * markers back from an MP4 file or an Annex-B H.264 stream, both through a real ffmpeg.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { drawMarker, type Marker, readMarker } from './markerCode.js';
+import { defaultFfmpeg, runFfmpeg } from './runFfmpeg.js';
 
 /** Options of makeMarkerClip; `crf` (default 23) lets tests check markers survive compression. */
 export type MarkerClipOptions = {
@@ -20,33 +19,6 @@ export type MarkerClipOptions = {
   withAudio?: boolean;
   crf?: number;
 };
-
-const defaultFfmpeg = (): string => process.env.FFMPEG_PATH ?? 'ffmpeg';
-
-/** Runs ffmpeg, feeding `input` to stdin; resolves with stdout, rejects with stderr's tail. */
-async function runFfmpeg(ffmpegPath: string, args: string[], input: Readable): Promise<Buffer> {
-  const proc = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const out: Buffer[] = [];
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => out.push(c));
-  proc.stderr.on('data', (c: Buffer) => {
-    stderr = (stderr + c.toString()).slice(-8000);
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    proc.on('error', reject);
-    proc.on('close', (code) => resolve(code));
-  });
-  const [fed, code] = await Promise.allSettled([pipeline(input, proc.stdin), exited]);
-  if (code.status === 'rejected') throw new Error(`cannot run ${ffmpegPath}: ${code.reason}`);
-  if (code.value !== 0) {
-    const tail = stderr.trim().split('\n').slice(-10).join('\n');
-    throw new Error(`ffmpeg exited with code ${code.value}:\n${tail}`);
-  }
-  if (fed.status === 'rejected') throw fed.reason;
-  return Buffer.concat(out);
-}
 
 /** Renders frame `index` of loop `loop` as yuv420p: moving stripes that differ per loop + marker. */
 export function renderFrame(loop: number, index: number, size: number): Buffer {

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeMarkerClip } from '../clips/makeMarkerClip.js';
-import { LOOP } from '../clips/markerCode.js';
+import { makeMarkerClip } from './makeMarkerClip.js';
+import { LOOP } from './markerCode.js';
 
 export type MarkerAvatarDir = { videosDir: string; cacheDir: string; root: string };
 

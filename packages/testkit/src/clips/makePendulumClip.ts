@@ -3,7 +3,8 @@
  * x(t) = centre + A·sin(2π(t + phase)/period). Where such a clip loops best, and which frame of
  * one clip follows a frame of another most naturally, is known by construction.
  */
-import { runFfmpeg } from '../../src/media/runFfmpeg.js';
+import { Readable } from 'node:stream';
+import { defaultFfmpeg, runFfmpeg } from './runFfmpeg.js';
 
 export type PendulumOptions = {
   path: string;
@@ -45,16 +46,16 @@ export async function makePendulumClip(opts: PendulumOptions): Promise<void> {
     phase: opts.phase ?? 0,
     size: opts.size ?? 128,
   };
-  const run = runFfmpeg(
-    opts.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg',
+  function* frames(): Generator<Buffer> {
+    for (let t = 0; t < o.frames; t++) yield render(t, o);
+  }
+  await runFfmpeg(
+    opts.ffmpegPath ?? defaultFfmpeg(),
     [
       ...['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${o.size}x${o.size}`, '-r', '25'],
       ...['-i', 'pipe:0', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18'],
       ...['-pix_fmt', 'yuv420p', '-y', opts.path],
     ],
-    'pendulum clip',
+    Readable.from(frames()),
   );
-  for (let t = 0; t < o.frames; t++) await run.write(render(t, o));
-  run.end();
-  await run.done;
 }
