@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, configFromFlags, flagNames, loadConfig } from './config/load.js';
 import type { ConfigInput } from './config/schema.js';
+import { secretFlagWarnings } from './config/secretFiles.js';
 import { formatChecks, runDoctor } from './doctor/runDoctor.js';
 import { chooseLogFormat, createLogger } from './lib/logger.js';
 import { VERSION } from './lib/version.js';
@@ -58,6 +59,7 @@ async function main(argv: string[]) {
     console.log(VERSION);
     return;
   }
+  for (const warning of secretFlagWarnings(values)) console.error(`avatar-server: ${warning}`);
   const overrides = configFromFlags(values) as ConfigInput;
   if (values.config && !existsSync(values.config)) {
     throw new UsageError(`--config ${values.config}: no such file (omit it to use ./config.yaml)`);

@@ -4,11 +4,13 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { createApp } from './http/app.js';
 import { chooseLogFormat, createLogger, setMediaLogger } from './lib/logger.js';
+import { publicPathText } from './lib/publicPaths.js';
 import { VERSION } from './lib/version.js';
 import { AvatarCatalog } from './media/AvatarCatalog.js';
 import { chooseEncoder, type EncoderChoice } from './media/chooseEncoder.js';
 import { findAvatars } from './media/findAvatars.js';
 import { type FoundFfmpeg, findFfmpeg } from './media/findFfmpeg.js';
+import { OnDemandAvatars } from './media/OnDemandAvatars.js';
 import { killAllFfmpeg } from './media/runFfmpeg.js';
 import { BitrateMeter } from './observe/bitrate.js';
 import { createMetrics } from './observe/metrics.js';
@@ -84,6 +86,16 @@ export async function createAvatarService(
     logger,
     progressLogMs: redrawnBar ? 500 : 5000,
     onCompiled: (state) => metrics.compiled(state),
+    publicText: publicPathText({ videosDir: config.videosDir, ffmpegPath: ffmpeg.path }),
+  });
+  if (config.clipRequests && config.tokens.length === 0 && !config.tokenSecret) {
+    logger.warn('clipRequests is on and no token is required: anyone may have clip pairs compiled');
+  }
+  const onDemand = new OnDemandAvatars(catalog, () => registry.list().map((s) => s.avatarId), {
+    maxAvatars: config.onDemandMaxAvatars,
+    idleMs: config.onDemandIdleSeconds * 1000,
+    maxQueued: config.compileQueueMax,
+    logger,
   });
   const sources = findAvatars(resolve(config.videosDir));
   if (sources.length === 0) {
@@ -111,6 +123,7 @@ export async function createAvatarService(
     catalog,
     registry,
     sessions,
+    onDemand,
     logger,
     version: VERSION,
     startedAt,
@@ -148,6 +161,7 @@ export async function createAvatarService(
       registry.closeAll('server shutting down');
       clock.stop();
       bitrate.stop();
+      onDemand.close();
     },
   };
 }
