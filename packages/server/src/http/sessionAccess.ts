@@ -1,18 +1,15 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { AvatarServerError } from '../lib/errors.js';
 import type { OwnedSession, SessionFactory, SessionOwner } from '../session/SessionFactory.js';
+import { bearerToken } from './auth.js';
 import { type RateLimit, RateLimiter } from './rateLimit.js';
-
-function bearer(req: Request): string | undefined {
-  return /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
-}
 
 /**
  * Who creates a session, as the session remembers it: the creating request's Bearer token when
  * the server requires tokens (`requireToken` has already accepted it), else nobody in particular.
  */
 export function ownerOf(req: Request, tokensRequired: boolean): SessionOwner {
-  const token = bearer(req);
+  const token = bearerToken(req);
   return tokensRequired && token !== undefined ? { token } : undefined;
 }
 
@@ -44,7 +41,7 @@ export function sessionAccess(sessions: SessionFactory, limit: RateLimit): Reque
       );
     }
     if (!owned) return next(AvatarServerError.sessionNotFound(id));
-    if (!owned.ownedBy(bearer(req))) {
+    if (!owned.ownedBy(bearerToken(req))) {
       return next(
         new AvatarServerError(
           'unauthorized',
