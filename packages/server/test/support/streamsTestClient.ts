@@ -1,13 +1,4 @@
-import {
-  type RTCDataChannel,
-  RTCPeerConnection,
-  RTCRtpHeaderExtensionParameters,
-  type RtpPacket,
-  useH264,
-  useNACK,
-  usePLI,
-  useSdesMid,
-} from 'werift';
+import { type RTCDataChannel, RTCPeerConnection, type RtpPacket } from 'werift';
 import {
   FrameAssembler,
   type ReceivedFrame,

@@ -3,13 +3,8 @@ import {
   type RTCDataChannel,
   RTCPeerConnection,
   RTCRtpCodecParameters,
-  RTCRtpHeaderExtensionParameters,
   RtcpPayloadSpecificFeedback,
   type RtpPacket,
-  useH264,
-  useNACK,
-  usePLI,
-  useSdesMid,
 } from 'werift';
 import {
   FrameAssembler,
