@@ -38,13 +38,13 @@ beforeAll(async () => {
     output += d;
   });
   const deadline = Date.now() + 60_000;
-  let url: RegExpMatchArray | null = null;
-  while (!(url = output.match(/^(http:\/\/localhost:\d+)\/api\/avatar\/status$/m))) {
+  const printed = () => output.match(/^(http:\/\/localhost:\d+)\/api\/avatar\/status$/m)?.[1];
+  while (!printed()) {
     if (backend.exitCode !== null || Date.now() > deadline)
       throw new Error(`no URL in:\n${output}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  base = url[1]!;
+  base = printed()!;
 });
 
 afterAll(() => {
