@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds a workspace (`npm run build -w <dir>`) unless its dist/ is newer than every file it is
+// Builds a workspace (`npm run build` in <dir>) unless its dist/ is newer than every file it is
 // built from, as make does: `npm start` after `npm run build` then only checks, in milliseconds.
 //   node scripts/build-if-changed.mjs <workspace dir> [<other input file or dir>...]
 // Inputs: everything in the workspace outside dist/ and node_modules/, plus the extra paths
@@ -33,5 +33,5 @@ if (outputs.length > 0 && Math.min(...outputs) > Math.max(...inputs)) {
   console.log(`${workspace}: up to date, not rebuilt`);
   process.exit(0);
 }
-const build = spawnSync('npm', ['run', 'build', '-w', workspace], { stdio: 'inherit' });
+const build = spawnSync('npm', ['run', 'build'], { cwd: workspace, stdio: 'inherit' });
 process.exit(build.status ?? 1);
