@@ -40,8 +40,13 @@ function substitute(text: string, ctx: Context): string {
     .replaceAll('/opt/avatar-server/videos/', `${join(ctx.clone, 'videos')}/`);
 }
 
-/** Settings the README asks the reader to make before a command. */
+/** Environment for some commands: settings the README asks for, and a guard. */
 const CONTEXT: { pattern: RegExp; env: () => NodeJS.ProcessEnv; why: string }[] = [
+  {
+    pattern: /^npx /,
+    env: () => ({ npm_config_offline: 'true' }),
+    why: 'npx must find the command in the clone, never download a package of that name',
+  },
   {
     pattern: /^npx avatar-server token\b/,
     env: () => ({ AVATAR_TOKEN_SECRET: randomBytes(32).toString('hex') }),
