@@ -52,20 +52,25 @@ afterAll(() => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
+async function avatarReady() {
+  const res = await fetch(`${base}/api/avatar/avatars/default`);
+  return res.ok && ((await res.json()) as { state: string }).state === 'ready';
+}
+
 describe('examples/backend', () => {
   it("answers the original backend's POST /api/avatar/streams with URLs under /api/avatar", async () => {
-    // The first request may come while the avatar compiles: the server says 503, retry later.
+    // Wait for the first compile (GET /avatars), as a client told 503 + Retry-After would: retrying
+    // the POST itself would spend the rate limit on sessions.
     const deadline = Date.now() + 120_000;
-    let res: Response;
-    for (;;) {
-      res = await fetch(`${base}/api/avatar/streams`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ portrait_id: 'jesus_default' }),
-      });
-      if (res.status !== 503 || Date.now() > deadline) break;
+    while (!(await avatarReady())) {
+      if (Date.now() > deadline) throw new Error('the avatar did not compile in 120 s');
       await new Promise((r) => setTimeout(r, 250));
     }
+    const res = await fetch(`${base}/api/avatar/streams`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ portrait_id: 'jesus_default' }),
+    });
     const body = (await res.json()) as {
       offer: { type: string };
       urls: { speaking: string; session: string };
