@@ -15,7 +15,7 @@ import { findAvatars } from './media/findAvatars.js';
 import { FfmpegNotFoundError, findFfmpeg } from './media/findFfmpeg.js';
 import { ClipError } from './media/probeClip.js';
 import { PrepareUsageError, runPrepare } from './prepareCommand.js';
-import { startServer } from './server.js';
+import { ListenError, startServer } from './server.js';
 import { runToken, TokenUsageError } from './tokenCommand.js';
 
 const USAGE = `usage: avatar-server [serve|compile|doctor|prepare|token] [--config config.yaml] [--<setting> value]
@@ -129,7 +129,8 @@ main(process.argv.slice(2)).catch((err: Error) => {
     err instanceof UsageError ||
     err instanceof PrepareUsageError ||
     err instanceof TokenUsageError ||
-    err instanceof ClipError
+    err instanceof ClipError ||
+    err instanceof ListenError
   ) {
     console.error(`avatar-server: ${err.message}`);
   } else {

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,6 +141,23 @@ describe('avatar-server CLI', () => {
       expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('serve on a busy port: one line naming the port and the fix, exit 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((ok) => taken.listen(0, '127.0.0.1', ok));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const args = ['serve', '--port', String(port), '--host', '127.0.0.1', '--videos-dir', 'none'];
+      const { code, output } = await result(args);
+      expect(code).toBe(1);
+      const line = `avatar-server: port ${port} on 127.0.0.1 is already in use (another avatar-server?): stop it, or choose another port: --port ${port + 1} or AVATAR_PORT=${port + 1}`;
+      expect(output.split('\n')).toContain(line);
+      expect(output).not.toMatch(/^\s+at /m); // no stack trace
+      expect(output).not.toMatch(/EADDRINUSE/);
+    } finally {
+      taken.close();
     }
   });
 
