@@ -13,8 +13,8 @@ if [[ $EUID -ne 0 ]]; then
   echo "install.sh: run as root (sudo ./deploy/install.sh)" >&2
   exit 1
 fi
-if ! command -v node >/dev/null || [[ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]]; then
-  echo "install.sh: Node.js 20+ is needed (Debian/Ubuntu: https://deb.nodesource.com or apt-get install nodejs)" >&2
+if ! command -v node >/dev/null || [[ "$(node -p 'process.versions.node.split(".")[0]')" -lt 22 ]]; then
+  echo "install.sh: Node.js 22 or later is needed (Debian/Ubuntu: https://deb.nodesource.com or apt-get install nodejs)" >&2
   exit 1
 fi
 if ! command -v ffmpeg >/dev/null; then

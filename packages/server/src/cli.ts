@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, configFromFlags, flagNames, loadConfig } from './config/load.js';
 import type { ConfigInput } from './config/schema.js';
+import { secretFlagWarnings } from './config/secretFiles.js';
 import { formatChecks, runDoctor } from './doctor/runDoctor.js';
 import { chooseLogFormat, createLogger } from './lib/logger.js';
 import { VERSION } from './lib/version.js';
@@ -14,7 +15,7 @@ import { findAvatars } from './media/findAvatars.js';
 import { FfmpegNotFoundError, findFfmpeg } from './media/findFfmpeg.js';
 import { ClipError } from './media/probeClip.js';
 import { PrepareUsageError, runPrepare } from './prepareCommand.js';
-import { startServer } from './server.js';
+import { ListenError, startServer } from './server.js';
 import { runToken, TokenUsageError } from './tokenCommand.js';
 
 const USAGE = `usage: avatar-server [serve|compile|doctor|prepare|token] [--config config.yaml] [--<setting> value]
@@ -58,6 +59,7 @@ async function main(argv: string[]) {
     console.log(VERSION);
     return;
   }
+  for (const warning of secretFlagWarnings(values)) console.error(`avatar-server: ${warning}`);
   const overrides = configFromFlags(values) as ConfigInput;
   if (values.config && !existsSync(values.config)) {
     throw new UsageError(`--config ${values.config}: no such file (omit it to use ./config.yaml)`);
@@ -127,7 +129,8 @@ main(process.argv.slice(2)).catch((err: Error) => {
     err instanceof UsageError ||
     err instanceof PrepareUsageError ||
     err instanceof TokenUsageError ||
-    err instanceof ClipError
+    err instanceof ClipError ||
+    err instanceof ListenError
   ) {
     console.error(`avatar-server: ${err.message}`);
   } else {

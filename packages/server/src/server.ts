@@ -34,10 +34,15 @@ export async function startServer(
   const { app, catalog, media, encoder, compiled, logger } = service;
   const sources = catalog.list();
   const server: Server = createServer(app);
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(config.port, config.host, () => ok());
-  });
+  try {
+    await new Promise<void>((ok, fail) => {
+      server.once('error', fail);
+      server.listen(config.port, config.host, () => ok());
+    });
+  } catch (err) {
+    service.close(); // stop the compiles that already started
+    throw listenError(err as NodeJS.ErrnoException, config.port, config.host);
+  }
   // After listen, a socket error (e.g. EMFILE under a flood) is logged, never thrown.
   server.on('error', (err) => logger.error({ err }, 'HTTP server error'));
   const { port } = server.address() as AddressInfo;
@@ -111,4 +116,21 @@ function announceReady(
     const open = demo ? `${url}/` : `${url}/whep/avatars/default`;
     logger.info({ url: open, avatar: id }, demo ? `ready: open ${open}` : `ready: WHEP at ${open}`);
   });
+}
+
+/** The port cannot be had (in use, or privileged): the CLI prints the message as one line. */
+export class ListenError extends Error {}
+
+function listenError(err: NodeJS.ErrnoException, port: number, host: string): Error {
+  const next = port + 1;
+  const fix = `choose another port: --port ${next} or AVATAR_PORT=${next}`;
+  if (err.code === 'EADDRINUSE') {
+    return new ListenError(
+      `port ${port} on ${host} is already in use (another avatar-server?): stop it, or ${fix}`,
+    );
+  }
+  if (err.code === 'EACCES') {
+    return new ListenError(`port ${port} on ${host} needs privileges: ${fix}`);
+  }
+  return err;
 }

@@ -4,11 +4,13 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { createApp } from './http/app.js';
 import { chooseLogFormat, createLogger, setMediaLogger } from './lib/logger.js';
+import { publicPathText } from './lib/publicPaths.js';
 import { VERSION } from './lib/version.js';
 import { AvatarCatalog } from './media/AvatarCatalog.js';
 import { chooseEncoder, type EncoderChoice } from './media/chooseEncoder.js';
 import { findAvatars } from './media/findAvatars.js';
 import { type FoundFfmpeg, findFfmpeg } from './media/findFfmpeg.js';
+import { OnDemandAvatars } from './media/OnDemandAvatars.js';
 import { killAllFfmpeg } from './media/runFfmpeg.js';
 import { BitrateMeter } from './observe/bitrate.js';
 import { createMetrics } from './observe/metrics.js';
@@ -93,6 +95,16 @@ export async function createAvatarService(
     logger,
     progressLogMs: redrawnBar ? 500 : 5000,
     onCompiled: (state) => metrics.compiled(state),
+    publicText: publicPathText({ videosDir: config.videosDir, ffmpegPath: ffmpeg.path }),
+  });
+  if (config.clipRequests && config.tokens.length === 0 && !config.tokenSecret) {
+    logger.warn('clipRequests is on and no token is required: anyone may have clip pairs compiled');
+  }
+  const onDemand = new OnDemandAvatars(catalog, () => media.avatarsInUse(), {
+    maxAvatars: config.onDemandMaxAvatars,
+    idleMs: config.onDemandIdleSeconds * 1000,
+    maxQueued: config.compileQueueMax,
+    logger,
   });
   const sources = findAvatars(resolve(config.videosDir));
   if (sources.length === 0) {
@@ -109,6 +121,7 @@ export async function createAvatarService(
     config,
     catalog,
     media,
+    onDemand,
     logger,
     version: VERSION,
     startedAt,
@@ -143,6 +156,7 @@ export async function createAvatarService(
       draining = true;
       killAllFfmpeg(); // a compile still running is abandoned; its temporary folder is removed
       bitrate.stop();
+      onDemand.close();
       await media.close('server shutting down');
     },
   };

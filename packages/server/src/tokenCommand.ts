@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.js';
+import { secretFlagWarnings } from './config/secretFiles.js';
 import { mintToken } from './lib/signedToken.js';
 
 /** Wrong use of `avatar-server token`: one line saying what to fix. */
@@ -8,7 +9,7 @@ export class TokenUsageError extends Error {}
 export const TOKEN_USAGE = `usage: avatar-server token [--avatar ID]... [--ttl SECONDS] [--config config.yaml]
 
 Prints a signed token (docs/tokens.md) for Authorization: Bearer, made with the tokenSecret
-setting (config.yaml, AVATAR_TOKEN_SECRET or --token-secret). --avatar limits it to that avatar
+setting (config.yaml, tokenSecretFile, AVATAR_TOKEN_SECRET or --token-secret-file PATH). --avatar limits it to that avatar
 (repeat for more); --ttl is its lifetime (default 3600 s).`;
 
 /**
@@ -17,7 +18,13 @@ setting (config.yaml, AVATAR_TOKEN_SECRET or --token-secret). --avatar limits it
  * compare against.
  */
 export function runToken(args: string[]): string {
-  let values: { avatar?: string[]; ttl?: string; config?: string; 'token-secret'?: string };
+  let values: {
+    avatar?: string[];
+    ttl?: string;
+    config?: string;
+    'token-secret'?: string;
+    'token-secret-file'?: string;
+  };
   try {
     ({ values } = parseArgs({
       args,
@@ -26,19 +33,25 @@ export function runToken(args: string[]): string {
         ttl: { type: 'string' },
         config: { type: 'string' },
         'token-secret': { type: 'string' },
+        'token-secret-file': { type: 'string' },
       },
     }));
   } catch (err) {
     throw new TokenUsageError(`${(err as Error).message}\n${TOKEN_USAGE}`);
   }
+  for (const warning of secretFlagWarnings(values)) console.error(`avatar-server: ${warning}`);
   const secret = values['token-secret'];
+  const secretFile = values['token-secret-file'];
   const { tokenSecret } = loadConfig({
     ...(values.config ? { file: values.config } : {}),
-    ...(secret ? { overrides: { tokenSecret: secret } } : {}),
+    overrides: {
+      ...(secret ? { tokenSecret: secret } : {}),
+      ...(secretFile ? { tokenSecretFile: secretFile } : {}),
+    },
   });
   if (!tokenSecret) {
     throw new TokenUsageError(
-      'set tokenSecret (32+ characters) in config.yaml, AVATAR_TOKEN_SECRET or --token-secret',
+      'set tokenSecret (32+ characters) in config.yaml, tokenSecretFile, AVATAR_TOKEN_SECRET or --token-secret-file',
     );
   }
   const ttl = values.ttl === undefined ? 3600 : Number(values.ttl);

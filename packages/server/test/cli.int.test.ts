@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,29 @@ describe('avatar-server CLI', () => {
     expect(code).toBe(0);
     const check = verifyToken(secret, output.trim());
     expect(check).toEqual({ ok: true, avatars: ['jesus'] });
+  });
+
+  it('secrets off the command line: --token-secret-file works; --token-secret works with a warning', async () => {
+    const secret = 'cli-test-secret-0123456789abcdefgh';
+    const file = join(mkdtempSync(join(tmpdir(), 'cli-secret-')), 'secret');
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    const fromFile = await result(['token', '--token-secret-file', file], {
+      AVATAR_TOKEN_SECRET: '',
+    });
+    expect(fromFile.code).toBe(0);
+    expect(fromFile.output).not.toMatch(/warning/);
+    expect(verifyToken(secret, fromFile.output.trim())).toEqual({ ok: true, avatars: undefined });
+
+    const r = run(['token', '--token-secret', secret], { AVATAR_TOKEN_SECRET: '' });
+    let stderr = '';
+    r.child.stderr?.on('data', (d) => {
+      stderr += d;
+    });
+    expect(await r.exited).toBe(0);
+    expect(stderr).toMatch(
+      /^avatar-server: warning: --token-secret puts a secret on the command line.*use --token-secret-file PATH or AVATAR_TOKEN_SECRET$/m,
+    );
+    expect(stderr).not.toContain(secret);
   });
 
   it('doctor with a missing ffmpeg: a FAIL line naming the path and a fix, exit 1', async () => {
@@ -117,6 +141,23 @@ describe('avatar-server CLI', () => {
       expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('serve on a busy port: one line naming the port and the fix, exit 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((ok) => taken.listen(0, '127.0.0.1', ok));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const args = ['serve', '--port', String(port), '--host', '127.0.0.1', '--videos-dir', 'none'];
+      const { code, output } = await result(args);
+      expect(code).toBe(1);
+      const line = `avatar-server: port ${port} on 127.0.0.1 is already in use (another avatar-server?): stop it, or choose another port: --port ${port + 1} or AVATAR_PORT=${port + 1}`;
+      expect(output.split('\n')).toContain(line);
+      expect(output).not.toMatch(/^\s+at /m); // no stack trace
+      expect(output).not.toMatch(/EADDRINUSE/);
+    } finally {
+      taken.close();
     }
   });
 

@@ -26,7 +26,8 @@ let healthy: WhepTestClient;
 let validOffer: string;
 
 beforeAll(async () => {
-  server = await startTestServer({ handshakeTimeoutMs: 2000 });
+  // clipRequests on, so hostile clip paths reach the path checks (media/clipPair.ts).
+  server = await startTestServer({ handshakeTimeoutMs: 2000, clipRequests: true });
   const probe = new WhepTestClient({ audio: true });
   await probe.pc.setLocalDescription(await probe.pc.createOffer());
   validOffer = probe.pc.localDescription!.sdp;

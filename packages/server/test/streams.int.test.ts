@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   decodeMarkers,
@@ -28,12 +28,15 @@ let clipsDir: string;
 let outsideFile: string;
 
 beforeAll(async () => {
-  server = await startTestServer({ frameProcessor: GREY_PROCESSOR, handshakeTimeoutMs: 5000 });
+  server = await startTestServer({
+    frameProcessor: GREY_PROCESSOR,
+    handshakeTimeoutMs: 5000,
+    clipRequests: true,
+  });
   clipsDir = join(server.dirs.videosDir, 'default');
-  // A pair the server did not find at start (a single clip name is not an avatar layout).
-  mkdirSync(join(server.dirs.videosDir, 'loose'));
-  copyFileSync(join(clipsDir, 'idle.mp4'), join(server.dirs.videosDir, 'loose', 'quiet.mp4'));
-  copyFileSync(join(clipsDir, 'speaking.mp4'), join(server.dirs.videosDir, 'loose', 'talk.mp4'));
+  // A pair added after the start (the server did not find it then).
+  copyFileSync(join(clipsDir, 'idle.mp4'), join(server.dirs.videosDir, 'late_reposo.mp4'));
+  copyFileSync(join(clipsDir, 'speaking.mp4'), join(server.dirs.videosDir, 'late_gestos.mp4'));
   // A file outside the videos folder, and a link to it from inside.
   outsideFile = join(server.dirs.root, 'secret.mp4');
   writeFileSync(outsideFile, 'not for you');
@@ -155,10 +158,10 @@ describe('POST /streams (the original API)', () => {
     await end(client, created);
   });
 
-  it('compiles a new pair on first use, then reuses it (relative paths are in the videos folder)', async () => {
-    const body = { gesture_video: 'loose/talk.mp4', idle_video: 'loose/quiet.mp4' };
+  it('compiles a pair added after the start on first use, then reuses it (relative paths are in the videos folder)', async () => {
+    const body = { gesture_video: 'late_gestos.mp4', idle_video: 'late_reposo.mp4' };
     const { client, created } = await expectIdleStream(body);
-    expect(created.avatar).toMatch(/^pair-[0-9a-f]{12}$/);
+    expect(created.avatar).toBe('late');
     await end(client, created);
     const status = (await (await fetch(`${server.url}/status`)).json()) as Status;
     expect(status.avatars).toContainEqual(
@@ -191,13 +194,13 @@ describe('POST /streams refusals are problem+json naming the field', () => {
       'a path outside the videos folder',
       { gesture_video: '/etc/hostname', idle_video: 'default/idle.mp4' },
       403,
-      /gesture_video: '\/etc\/hostname' is outside the videos folder/,
+      /gesture_video: '\/etc\/hostname' is outside the videos folder; name a clip inside it/,
     ],
     [
       'a link inside the folder that points outside',
       { gesture_video: 'link_gestos.mp4', idle_video: 'default/idle.mp4' },
-      403,
-      /gesture_video: .*outside the videos folder .*after resolving links/,
+      404,
+      /gesture_video: no clip 'link_gestos\.mp4' in the videos folder \(a link there must point to a file inside it\)/,
     ],
     [
       'a ../ escape',
@@ -209,7 +212,7 @@ describe('POST /streams refusals are problem+json naming the field', () => {
       'a missing clip',
       { gesture_video: 'nope_gestos.mp4', idle_video: 'default/idle.mp4' },
       404,
-      /gesture_video: no file 'nope_gestos\.mp4'/,
+      /gesture_video: no clip 'nope_gestos\.mp4' in the videos folder/,
     ],
     ['half a pair', { gesture_video: 'default/speaking.mp4' }, 400, /go together/],
     [

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { coerceSetting, type SettingKey, SettingValueError, setPath, settingKeys } from './keys.js';
 import { fromOriginalKeys } from './originalKeys.js';
 import { type Config, type ConfigInput, ConfigSchema } from './schema.js';
+import { readSecretFiles, SecretFileError } from './secretFiles.js';
 
 /** A configuration that cannot be used; the message names the key and what is wrong. */
 export class ConfigError extends Error {
@@ -16,7 +17,14 @@ export function parseConfig(
   hints: string[] = [],
 ): Config {
   const result = ConfigSchema.safeParse(input ?? {});
-  if (result.success) return result.data;
+  if (result.success) {
+    try {
+      return readSecretFiles(result.data);
+    } catch (err) {
+      if (err instanceof SecretFileError) fail(`${source}: ${err.message}`);
+      throw err;
+    }
+  }
   const lines = result.error.issues.map((issue) => {
     const key = issue.path.join('.') || '(root)';
     if (issue.code === 'unrecognized_keys') {

@@ -73,8 +73,11 @@ export const ConfigSchema = z
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default(1),
     /** Sessions this server accepts at once; beyond, new viewers get 503 with Retry-After. */
     maxSessions: z.number().int().min(1).max(100_000).default(500),
-    /** Largest size of the compiled-avatar cache folder in MB; oldest files go first. 0: no limit. */
-    cacheMaxMb: z.number().int().min(0).default(0),
+    /**
+     * Largest size of the compiled-avatar cache folder in MB; least recently used files go first.
+     * 0: no limit. About 60 MB per avatar at 512 px, so 4096 holds some 70 compiled avatars.
+     */
+    cacheMaxMb: z.number().int().min(0).default(4096),
     /** Public IPv4 of a 1:1 NAT in front of this host (cloud VM), announced as an ICE candidate. */
     publicIp: z.ipv4().optional(),
     /** STUN/TURN servers given to clients (WHEP `Link` headers, `/streams` answers). */
@@ -165,6 +168,27 @@ export const ConfigSchema = z
      * are set. Unset: `use_ai: true` is refused.
      */
     frameProcessor: z.string().min(1).optional(),
+    // --- Clip requests, on-demand compiles and secrets from files (docs/reliability.md, Security)
+    /**
+     * `POST /streams` with `gesture_video` + `idle_video`: off unless the operator turns it on,
+     * and then only for a pair the videos folder holds, with a token not limited to avatars.
+     */
+    clipRequests: z.boolean().default(false),
+    /**
+     * Avatars compiled on demand (a clip pair added after the start, `use_ai` variants) held at
+     * once; beyond, such a request gets 503 with Retry-After until one is dropped.
+     */
+    onDemandMaxAvatars: z.number().int().min(1).max(1000).default(4),
+    /** An on-demand avatar without sessions this long (or one that failed) is dropped from memory. */
+    onDemandIdleSeconds: z.number().int().min(5).max(86_400).default(600),
+    /** On-demand compiles queued or running at once; beyond, 503 with Retry-After. */
+    compileQueueMax: z.number().int().min(1).max(100).default(2),
+    /** File holding `tokenSecret` (kept off the command line, where every local user sees it). */
+    tokenSecretFile: z.string().min(1).optional(),
+    /** File of `tokens`, one per line (`#` comments and blank lines ignored); added to `tokens`. */
+    tokensFile: z.string().min(1).optional(),
+    /** File of `operatorTokens`, one per line (as `tokensFile`); added to `operatorTokens`. */
+    operatorTokensFile: z.string().min(1).optional(),
     /**
      * After SIGTERM, keep serving this long with `GET /ready` answering 503 before closing the
      * port and ending sessions, so a load balancer that polls /ready stops sending viewers first.

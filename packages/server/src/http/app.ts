@@ -7,6 +7,7 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from '../config/schema.js';
 import { AvatarServerError } from '../lib/errors.js';
 import type { AvatarCatalog } from '../media/AvatarCatalog.js';
+import type { OnDemandAvatars } from '../media/OnDemandAvatars.js';
 import type { MediaPool } from '../workers/MediaPool.js';
 import { avatarsRoutes } from './avatarsRoutes.js';
 import { operatorCheck, requireOperator } from './operatorAccess.js';
@@ -23,6 +24,8 @@ export type AppDeps = Omit<OpsDeps, 'sessions' | 'operatorOnly' | 'defaultAvatar
   catalog: AvatarCatalog;
   /** The media workers that hold the sessions. */
   media: MediaPool;
+  /** Bounds on avatars compiled on request (`/streams` clip pairs, use_ai); unset: unbounded. */
+  onDemand?: OnDemandAvatars | undefined;
   /** Folder of the built demo page, served at `/` when present. */
   demoDir?: string | undefined;
   logger: Logger;

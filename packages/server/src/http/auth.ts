@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { AvatarServerError } from '../lib/errors.js';
 import { verifyToken } from '../lib/signedToken.js';
 
@@ -9,6 +9,11 @@ export function tokensRequired(settings: {
   tokenSecret?: string | undefined;
 }) {
   return settings.tokens.length > 0 || settings.tokenSecret !== undefined;
+}
+
+/** The token of an `Authorization: Bearer <token>` header, if the request has one. */
+export function bearerToken(req: Request): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
 }
 
 /**
@@ -24,8 +29,7 @@ export function requireToken(tokens: readonly string[], tokenSecret?: string): R
   const allowed = tokens.map((t) => Buffer.from(t));
   return (req, res, next) => {
     if (allowed.length === 0 && !tokenSecret) return next();
-    const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
-    const token = m?.[1];
+    const token = bearerToken(req);
     const given = token !== undefined ? Buffer.from(token) : undefined;
     if (given && allowed.some((t) => t.length === given.length && timingSafeEqual(t, given))) {
       return next();

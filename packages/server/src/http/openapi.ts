@@ -304,7 +304,7 @@ export function openApiDocument(version: string) {
         StreamRequest: {
           type: 'object',
           description:
-            'The original system’s bodies: a video_id (or portrait_id), or a pair of clip paths inside the videos folder. An empty body is the default avatar.',
+            'The original system’s bodies: a video_id (or portrait_id), or a pair of clip paths inside the videos folder. An empty body is the default avatar. Clip paths need the setting clipRequests (otherwise 403), must be a pair the videos folder holds, and are refused for a token limited to avatars.',
           properties: {
             video_id: { type: 'string', examples: ['jesus_default'] },
             portrait_id: { type: 'string' },

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Request, RequestHandler } from 'express';
 import { AvatarServerError } from '../lib/errors.js';
+import { bearerToken } from './auth.js';
 
 export type OperatorPolicy = {
   /** Bearer tokens that make a request an operator's (setting `operatorTokens`). */
@@ -51,10 +52,6 @@ export function isLocalRequest(req: Request): boolean {
   }
 }
 
-function bearer(req: Request): string | undefined {
-  return /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
-}
-
 /**
  * Whether a request has operator rights: `/status`, `/metrics` and the details of `/avatars`
  * show every session and host details, so they are for the people who run the server.
@@ -63,7 +60,7 @@ export function operatorCheck(policy: OperatorPolicy): (req: Request) => boolean
   const tokens = policy.operatorTokens.map((t) => Buffer.from(t));
   return (req) => {
     if (policy.operatorAccess === 'anyone') return true;
-    const token = bearer(req);
+    const token = bearerToken(req);
     if (token !== undefined) {
       const given = Buffer.from(token);
       if (tokens.some((t) => t.length === given.length && timingSafeEqual(t, given))) return true;

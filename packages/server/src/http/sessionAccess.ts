@@ -3,18 +3,15 @@ import { AvatarServerError } from '../lib/errors.js';
 import type { SessionOwner } from '../session/SessionFactory.js';
 import type { MediaPool } from '../workers/MediaPool.js';
 import { workerOfSession } from '../workers/protocol.js';
+import { bearerToken } from './auth.js';
 import { type RateLimit, RateLimiter } from './rateLimit.js';
-
-function bearer(req: Request): string | undefined {
-  return /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
-}
 
 /**
  * Who creates a session, as the session remembers it: the creating request's Bearer token when
  * the server requires tokens (`requireToken` has already accepted it), else nobody in particular.
  */
 export function ownerOf(req: Request, tokensRequired: boolean): SessionOwner {
-  const token = bearer(req);
+  const token = bearerToken(req);
   return tokensRequired && token !== undefined ? { token } : undefined;
 }
 
@@ -37,7 +34,7 @@ export function sessionAccess(media: MediaPool, limit: RateLimit): RequestHandle
   const limiter = limit.perMinute > 0 ? new RateLimiter(limit.perMinute, limit.burst) : undefined;
   return async (req, res, next) => {
     const id = String(req.params.sessionId);
-    const token = bearer(req);
+    const token = bearerToken(req);
     // The owner check runs in the worker, which holds the hashes of the owning tokens.
     const access =
       workerOfSession(id) === undefined

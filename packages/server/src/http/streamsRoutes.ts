@@ -7,12 +7,17 @@ import type { AvatarState } from '../media/AvatarCatalog.js';
 import { confinedClip, sourceForPair } from '../media/clipPair.js';
 import type { AvatarSource } from '../media/compileAvatar.js';
 import { findAvatars } from '../media/findAvatars.js';
+import type { OnDemandAvatars } from '../media/OnDemandAvatars.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import { checkAvatarAllowed, requireToken, tokensRequired } from './auth.js';
+import { checkClipRequest } from './clipRequests.js';
 import { asHttp, readyAvatar } from './httpErrors.js';
 import { ownedSession, ownerOf } from './sessionAccess.js';
 import { baseUrl, sessionUrl } from './sessionUrls.js';
 import { canonicalAvatarId, ensureCapacity, type RouteDeps, resolveAvatar } from './whepRoutes.js';
+
+/** The routes' needs, and the bounds on avatars compiled on request (clip pairs, use_ai). */
+type StreamsDeps = RouteDeps & { onDemand?: OnDemandAvatars | undefined };
 
 /** How long `POST /streams` waits for a new clip pair to compile before answering 503. */
 const COMPILE_WAIT_MS = 60_000;
@@ -37,7 +42,7 @@ const StreamRequest = z
  * session is an ordinary session, so speaking and ending use the WHEP session URLs, and the data
  * channel works as for WHEP.
  */
-export function streamsRoutes(deps: RouteDeps): Router {
+export function streamsRoutes(deps: StreamsDeps): Router {
   const { config } = deps;
   const router = express.Router();
   const json = express.json({ limit: '128kb', type: () => true });
@@ -55,7 +60,7 @@ export function streamsRoutes(deps: RouteDeps): Router {
     // Before any compile: a token for named avatars may not open others, nor clip paths.
     const named = parsed.data.video_id ?? parsed.data.portrait_id ?? config.defaultAvatar;
     const clipPaths = parsed.data.gesture_video ?? parsed.data.idle_video;
-    if (clipPaths !== undefined) checkAvatarAllowed(res, clipPaths);
+    if (clipPaths !== undefined) checkClipRequest(res, config.clipRequests);
     else
       checkAvatarAllowed(res, canonicalAvatarId(deps.catalog, named, config.defaultAvatar), named);
     const avatar = await avatarFor(deps, parsed.data);
@@ -131,7 +136,7 @@ function noAnswerHere() {
 }
 
 async function avatarFor(
-  deps: RouteDeps,
+  deps: StreamsDeps,
   body: z.infer<typeof StreamRequest>,
 ): Promise<PacketizedAvatar> {
   const named = body.video_id ?? body.portrait_id;
@@ -182,12 +187,13 @@ async function avatarFor(
 }
 
 /** Compiles the avatar on first use (cached afterwards) and waits for it, within limits. */
-async function ready(deps: RouteDeps, source: AvatarSource): Promise<PacketizedAvatar> {
+async function ready(deps: StreamsDeps, source: AvatarSource): Promise<PacketizedAvatar> {
+  const compiled = (deps.onDemand ?? deps.catalog).ensure(source);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((ok) => {
     timer = setTimeout(() => ok(undefined), COMPILE_WAIT_MS);
   });
-  const state: AvatarState | undefined = await Promise.race([deps.catalog.ensure(source), late]);
+  const state: AvatarState | undefined = await Promise.race([compiled, late]);
   clearTimeout(timer);
   return readyAvatar(state, source.id);
 }

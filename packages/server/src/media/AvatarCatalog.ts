@@ -38,6 +38,12 @@ export type CatalogOptions = CompileOptions & {
   cacheMaxBytes?: number;
   /** Called after each avatar compiled (or loaded) or failed: metrics. */
   onCompiled?: (state: AvatarState) => void;
+  /**
+   * Rewrites errors and clip warnings before they are kept for public answers (`/avatars`,
+   * `/status`, problem details), e.g. host paths out (lib/publicPaths.ts); the log keeps the
+   * original text.
+   */
+  publicText?: (text: string) => string;
 };
 
 export class AvatarCatalog {
@@ -89,7 +95,7 @@ export class AvatarCatalog {
         bytes: compiledBytes(avatar),
         compileMs: Math.round(outcome.compileMs),
         fromCache: outcome.fromCache,
-        analysis: avatar.analysis,
+        analysis: this.#publicAnalysis(avatar.analysis),
       });
       if (!outcome.fromCache && this.#options.cacheMaxBytes) {
         const removed = await pruneCache(this.#options.cacheDir, this.#options.cacheMaxBytes);
@@ -98,9 +104,25 @@ export class AvatarCatalog {
     } catch (err) {
       const error = (err as Error).message;
       this.#logger.error({ avatar: source.id, err: error }, 'avatar failed to compile');
-      this.#states.set(source.id, { id: source.id, state: 'failed', error });
+      const shown = this.#options.publicText?.(error) ?? error;
+      this.#states.set(source.id, { id: source.id, state: 'failed', error: shown });
     }
     this.#options.onCompiled?.(this.#states.get(source.id)!);
+  }
+
+  #publicAnalysis(analysis: AvatarAnalysis): AvatarAnalysis {
+    const text = this.#options.publicText;
+    return text ? { ...analysis, warnings: analysis.warnings.map(text) } : analysis;
+  }
+
+  /**
+   * Forgets an avatar that has compiled or failed (media/OnDemandAvatars.ts drops unused ones),
+   * so its memory can go once no session holds it; a compiling one stays. True if removed.
+   */
+  remove(id: string): boolean {
+    if (this.#states.get(id)?.state === 'compiling') return false;
+    this.#done.delete(id);
+    return this.#states.delete(id);
   }
 
   /** The compile's progress, shown at GET /avatars and in 503 answers while it runs. */

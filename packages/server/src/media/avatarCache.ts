@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccessUnit } from './annexB.js';
 import {
@@ -179,6 +179,9 @@ export async function readCachedAvatar(dir: string, key: string): Promise<Compil
   } catch {
     return null;
   }
+  // A load counts as a use: cacheMaxMb prunes the least recently used files (pruneCache.ts).
+  const now = new Date();
+  await utimes(cachePath(dir, key), now, now).catch(() => {});
   try {
     return deserialize(file);
   } catch {

@@ -12,7 +12,10 @@ export function findAvatars(videosDir: string): AvatarSource[] {
   const found = new Map<string, AvatarSource>();
   for (const entry of readdirSync(videosDir).sort()) {
     const path = join(videosDir, entry);
-    if (statSync(path).isDirectory()) {
+    // A broken link (its target gone) is no avatar, and no reason to fail the others.
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (!stats) continue;
+    if (stats.isDirectory()) {
       const idle = join(path, 'idle.mp4');
       const speaking = join(path, 'speaking.mp4');
       if (existsSync(idle) && existsSync(speaking)) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { yuv420FrameBytes } from './decodeClip.js';
 import { findFfmpeg } from './findFfmpeg.js';
-import { FrameProcessorError, processFrames } from './processFrames.js';
+import { FrameProcessorError, PROCESSOR_ENV_KEYS, processFrames } from './processFrames.js';
 
 const SIZE = 32;
 const COUNT = 3;
@@ -42,6 +42,41 @@ describe('frame processor (use_ai at compile time)', () => {
     expect(processed[0]).toBe(251 - bytes[0]!);
     expect(processed[SIZE * SIZE - 1]).toBe(251 - bytes[SIZE * SIZE - 1]!);
     expect(processed[SIZE * SIZE]).toBe(bytes[SIZE * SIZE]);
+  });
+
+  it("gets none of the server's secrets: only PATH, HOME, locale and its AVATAR_* contract", async () => {
+    const { dir, frames } = rawFrames();
+    const secrets = {
+      AVATAR_TOKEN_SECRET: 'a-secret-of-32-characters-or-more!!',
+      AVATAR_TOKENS: 'static-token-1',
+      AWS_SECRET_ACCESS_KEY: 'cloud-credential',
+    };
+    Object.assign(process.env, secrets);
+    try {
+      await processFrames({
+        command: `env > "${join(dir, 'env.txt')}" && cat`,
+        frames,
+        output: join(dir, 'o.yuv'),
+        fps: 25,
+        loop: 'idle',
+        ffmpegPath,
+      });
+    } finally {
+      for (const key of Object.keys(secrets)) delete process.env[key];
+    }
+    const seen = readFileSync(join(dir, 'env.txt'), 'utf8');
+    for (const value of Object.values(secrets)) expect(seen).not.toContain(value);
+    const names = seen
+      .split('\n')
+      .map((line) => line.split('=')[0])
+      .filter((name) => name && !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(name));
+    const allowed = [
+      ...['AVATAR_FRAME_SIZE', 'AVATAR_FRAME_COUNT', 'AVATAR_FPS', 'AVATAR_LOOP', 'AVATAR_FFMPEG'],
+      ...PROCESSOR_ENV_KEYS,
+    ];
+    expect(names.filter((name) => !allowed.includes(name!))).toEqual([]);
+    expect(seen).toMatch(/^PATH=/m);
+    expect(seen).toMatch(/^AVATAR_FRAME_SIZE=32$/m);
   });
 
   it('sees its contract in the environment', async () => {

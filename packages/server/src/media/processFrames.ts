@@ -11,6 +11,19 @@ export class FrameProcessorError extends Error {
 }
 
 /**
+ * The only variables of the server's environment a frame processor gets: what a shell and its
+ * tools need. The rest may hold secrets (AVATAR_TOKEN_SECRET, AVATAR_TOKENS, cloud credentials);
+ * a processor that needs more sets it in its own command (`CUDA_VISIBLE_DEVICES=0 my-model`).
+ */
+export const PROCESSOR_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TMPDIR', 'TZ'];
+
+export function processorEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    PROCESSOR_ENV_KEYS.filter((key) => env[key] !== undefined).map((key) => [key, env[key]]),
+  );
+}
+
+/**
  * The frame processor interface (the original system's optional AI step, `use_ai: true`), run at
  * compile time so that serving still only forwards packets:
  *
@@ -18,7 +31,8 @@ export class FrameProcessorError extends Error {
  *   `AVATAR_FRAME_SIZE`×`AVATAR_FRAME_SIZE` pixels each, `AVATAR_FRAME_COUNT` of them, and writes
  *   the same number of frames in the same format to stdout, in order.
  * - Its environment also has `AVATAR_FPS`, `AVATAR_LOOP` (`idle` or `speaking`) and
- *   `AVATAR_FFMPEG` (the ffmpeg this server uses, handy for filter-based processors).
+ *   `AVATAR_FFMPEG` (the ffmpeg this server uses, handy for filter-based processors), and of the
+ *   server's own environment only `PROCESSOR_ENV_KEYS`.
  * - A non-zero exit or a wrong number of bytes fails that avatar's compile.
  */
 export async function processFrames(opts: {
@@ -33,7 +47,7 @@ export async function processFrames(opts: {
   const child = spawn('sh', ['-c', opts.command], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: {
-      ...process.env,
+      ...processorEnvironment(process.env),
       AVATAR_FRAME_SIZE: String(frames.size),
       AVATAR_FRAME_COUNT: String(frames.count),
       AVATAR_FPS: String(opts.fps),

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 /**
  * Keeps the compiled-avatar cache folder under `maxBytes` (the `cacheMaxMb` setting) by removing
- * the least recently written files. Loaded avatars live in memory, so removing a file only costs
+ * the least recently used files (written, or loaded: avatarCache.ts touches a file it loads). Loaded avatars live in memory, so removing a file only costs
  * a compile at the next start. Returns the names removed.
  */
 export async function pruneCache(dir: string, maxBytes: number): Promise<string[]> {

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { AvatarCatalog } from '../media/AvatarCatalog.js';
 import type { EncoderChoice } from '../media/chooseEncoder.js';
 import { emptySessionStats } from '../session/Session.js';
@@ -55,7 +56,8 @@ export async function buildStatus(s: StatusSources) {
       kind: s.encoder.kind,
       nvencAvailable: s.encoder.nvencAvailable,
       reason: s.encoder.reason,
-      ffmpeg: s.ffmpeg.path,
+      // Which ffmpeg, not where: host paths stay out of public answers (the log has the path).
+      ffmpeg: basename(s.ffmpeg.path),
       ffmpegSource: s.ffmpeg.source,
     },
     sessions: {

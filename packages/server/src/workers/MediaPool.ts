@@ -22,8 +22,10 @@ type Slot = {
   index: number;
   worker: Worker;
   pending: Map<number, { ok: (value: unknown) => void; fail: (err: Error) => void }>;
-  /** Avatars already handed to this thread (a restarted worker starts empty). */
-  avatars: WeakSet<PacketizedAvatar>;
+  /** Avatars handed to this thread, by id (a restarted worker starts empty). */
+  avatars: Map<string, PacketizedAvatar>;
+  /** Open sessions per avatar id on this worker, as it last reported. */
+  inUse: Record<string, number>;
   active: number;
   /** Sessions being created on it now: counted when placing the next one. */
   starting: number;
@@ -78,6 +80,11 @@ export class MediaPool extends EventEmitter<PoolEvents> {
     return this.#slots.reduce((n, s) => n + s.active, 0);
   }
 
+  /** The avatar of every open session (ids, each once): what must stay compiled. */
+  avatarsInUse(): string[] {
+    return [...new Set(this.#slots.flatMap((s) => Object.keys(s.inUse)))];
+  }
+
   /** Sessions opened since the start, over every worker, live or dead. */
   get created() {
     return this.#gone.created + this.#slots.reduce((n, s) => n + s.created, 0);
@@ -96,7 +103,8 @@ export class MediaPool extends EventEmitter<PoolEvents> {
       index,
       worker,
       pending: new Map(),
-      avatars: new WeakSet(),
+      avatars: new Map(),
+      inUse: {},
       active: 0,
       starting: 0,
       created: 0,
@@ -121,6 +129,13 @@ export class MediaPool extends EventEmitter<PoolEvents> {
       case 'sessions':
         slot.active = message.active;
         slot.created = message.created;
+        slot.inUse = message.avatars;
+        // An avatar without sessions is dropped by the worker; the next session sends it again.
+        for (const id of slot.avatars.keys()) {
+          if (slot.inUse[id]) continue;
+          slot.avatars.delete(id);
+          this.#post(slot, { type: 'forget', avatar: id });
+        }
         return;
       case 'load':
         slot.bytesSent = message.bytesSent;
@@ -151,12 +166,15 @@ export class MediaPool extends EventEmitter<PoolEvents> {
     this.#slots[slot.index] = this.#start(slot.index, slot.restarts + 1);
   }
 
+  #post(slot: Slot, message: FrontMessage) {
+    slot.worker.postMessage(message);
+  }
+
   #call<K extends Op>(slot: Slot, op: K, args: Ops[K]['args']): Promise<Ops[K]['result']> {
     const id = this.#nextId++;
     return new Promise((ok, fail) => {
       slot.pending.set(id, { ok: ok as (value: unknown) => void, fail });
-      const message: FrontMessage = { type: 'request', id, op, args };
-      slot.worker.postMessage(message);
+      this.#post(slot, { type: 'request', id, op, args });
     });
   }
 
@@ -184,12 +202,11 @@ export class MediaPool extends EventEmitter<PoolEvents> {
     ownerToken: string | undefined,
   ): Promise<Created> {
     const slot = this.#leastLoaded();
-    if (!slot.avatars.has(avatar)) {
+    if (slot.avatars.get(avatar.id) !== avatar) {
       // Only the index is copied; the payloads stay in the one SharedArrayBuffer.
       const shared = avatar.shared ?? shareAvatar(avatar).shared;
-      const message: FrontMessage = { type: 'avatar', avatar: shared };
-      slot.worker.postMessage(message);
-      slot.avatars.add(avatar);
+      this.#post(slot, { type: 'avatar', avatar: shared });
+      slot.avatars.set(avatar.id, avatar);
     }
     const token = ownerToken === undefined ? {} : { ownerToken };
     slot.starting++;

@@ -54,10 +54,21 @@ const sessions = new SessionFactory({
   },
   logger,
 });
-const counts = () => post({ type: 'sessions', active: registry.size, created: registry.created });
+/** Open sessions per avatar id. */
+const perAvatar: Record<string, number> = {};
+const counts = () =>
+  post({ type: 'sessions', active: registry.size, created: registry.created, avatars: perAvatar });
 registry.observe({
-  added: counts,
-  closed: counts,
+  added(session) {
+    perAvatar[session.avatarId] = (perAvatar[session.avatarId] ?? 0) + 1;
+    counts();
+  },
+  closed(session) {
+    const left = (perAvatar[session.avatarId] ?? 1) - 1;
+    if (left > 0) perAvatar[session.avatarId] = left;
+    else delete perAvatar[session.avatarId];
+    counts();
+  },
   switched: (_session, change) =>
     post({ type: 'switched', loop: change.loop, latencyMs: change.latencyMs }),
 });
@@ -184,6 +195,10 @@ const handlers: Handlers = {
 port.on('message', (message: FrontMessage) => {
   if (message.type === 'avatar') {
     avatars.set(message.avatar.id, fromShared(message.avatar));
+    return;
+  }
+  if (message.type === 'forget') {
+    avatars.delete(message.avatar);
     return;
   }
   const { id, op, args } = message;

@@ -95,14 +95,22 @@ export type Op = keyof Ops;
 
 export type FrontMessage =
   | { type: 'request'; id: number; op: Op; args: unknown }
-  /** A compiled avatar, its payloads in shared memory: sent once per worker, before its first session. */
-  | { type: 'avatar'; avatar: SharedAvatar };
+  /** A compiled avatar, its payloads in shared memory: sent to a worker before its first session. */
+  | { type: 'avatar'; avatar: SharedAvatar }
+  /**
+   * The worker has no session left on this avatar: drop it (sessions keep their own reference),
+   * so an avatar the catalog evicts is not kept alive by a worker. Sent again before the next one.
+   */
+  | { type: 'forget'; avatar: string };
 
 export type WorkerMessage =
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; error: WireError }
-  /** After every session added or ended: the front places new sessions by these counts. */
-  | { type: 'sessions'; active: number; created: number }
+  /**
+   * After every session added or ended: the front places new sessions by these counts; `avatars`
+   * counts the open sessions of each avatar (what the on-demand compile bounds must not evict).
+   */
+  | { type: 'sessions'; active: number; created: number; avatars: Record<string, number> }
   | { type: 'switched'; loop: LoopName; latencyMs: number }
   /** Once a second: what the bitrate meter samples. */
   | { type: 'load'; bytesSent: number }
