@@ -120,32 +120,37 @@ async function startAvatar() {
     // The load generator opens every session from 127.0.0.1: no per-IP rate limit.
     sessionRateLimit: { perMinute: 0, burst: 1 },
     ...(process.env.SEND_SLICES ? { sendSlices: Number(process.env.SEND_SLICES) } : {}),
+    // One media worker: the per-core figure (the process is pinned to one core).
+    workers: 1,
   });
-  const server = await startServer(config, { logger: pino({ level: 'silent' }) });
+  const server = await startServer(config, {
+    logger: pino({ level: 'silent' }),
+    reportSlices: true,
+  });
   await server.compiled;
-  const { registry } = server;
-  sessions = () => registry.size;
+  const { media } = server;
+  sessions = () => media.size;
   // The registry sends each tick in slices (SessionRegistry.ts); slice j of tick k is scheduled
   // at dueAt(k) + j·period/slices. After each slice it reports when the slice started and ended
   // relative to that time; its sessions are served in order, so frame i of n went out at about
   // start + (end − start)·i/n. Late = frames that left more than 10 ms after their slice's
   // scheduled time (with one slice: after the tick was due, the measure used before slicing).
   let lastTick = -1;
-  registry.observe({
-    sliceSent({ tick, sessions: n, startLateMs, endLateMs }) {
-      if (tick !== lastTick) {
-        lastTick = tick;
-        late.ticks++;
-      }
-      late.frames += n;
-      late.maxTickMs = Math.max(late.maxTickMs, endLateMs);
-      if (endLateMs <= LATE_MS) return;
-      late.lateSlices++;
-      late.lateFrames +=
-        startLateMs > LATE_MS
-          ? n
-          : (n * (endLateMs - LATE_MS)) / Math.max(1e-6, endLateMs - startLateMs);
-    },
+  // The media worker reports each slice (reportSlices); the event loop and GC figures above are
+  // the front's, the worker's own are in its /status entry (loopDelayMs, gc).
+  media.on('slice', ({ tick, sessions: n, startLateMs, endLateMs }) => {
+    if (tick !== lastTick) {
+      lastTick = tick;
+      late.ticks++;
+    }
+    late.frames += n;
+    late.maxTickMs = Math.max(late.maxTickMs, endLateMs);
+    if (endLateMs <= LATE_MS) return;
+    late.lateSlices++;
+    late.lateFrames +=
+      startLateMs > LATE_MS
+        ? n
+        : (n * (endLateMs - LATE_MS)) / Math.max(1e-6, endLateMs - startLateMs);
   });
   return { url: `${server.url}/whep/avatars/default`, close: () => server.close() };
 }

@@ -28,7 +28,7 @@ export type RunningServer = {
  */
 export async function startServer(
   config: Config,
-  options: { logger?: Logger; demoDir?: string } = {},
+  options: { logger?: Logger; demoDir?: string; reportSlices?: boolean } = {},
 ): Promise<RunningServer> {
   const service = await createAvatarService(config, options);
   const { app, catalog, media, encoder, compiled, logger } = service;

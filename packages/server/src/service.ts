@@ -41,7 +41,12 @@ export type AvatarService = {
  */
 export async function createAvatarService(
   config: Config,
-  options: { logger?: Logger; demoDir?: string } = {},
+  options: {
+    logger?: Logger;
+    demoDir?: string;
+    /** Benchmarks: the media workers report every send slice (`media.on('slice')`). */
+    reportSlices?: boolean;
+  } = {},
 ): Promise<AvatarService> {
   const startedAt = Date.now();
   const format = chooseLogFormat(config.logFormat);
@@ -68,6 +73,7 @@ export async function createAvatarService(
       handshakeTimeoutMs: config.handshakeTimeoutMs,
       receiverSilenceTimeoutMs: config.receiverSilenceTimeoutMs,
       logLevel: logger.level,
+      reportSlices: options.reportSlices ?? false,
     },
     ice: (index) => ({
       ...ice,
@@ -114,6 +120,7 @@ export async function createAvatarService(
     );
   }
   const compiled = catalog.compile(sources);
+  logger.info({ workers, portRange }, 'media workers started');
   let draining = false;
   const bitrate = new BitrateMeter(() => media.bytesSent);
 

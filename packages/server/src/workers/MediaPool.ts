@@ -5,6 +5,7 @@ import { AvatarServerError } from '../lib/errors.js';
 import type { LoopName } from '../media/compiledAvatar.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import { shareAvatar } from '../rtp/sharedAvatar.js';
+import type { SliceReport } from '../session/SessionRegistry.js';
 import {
   type Created,
   type FrontMessage,
@@ -36,6 +37,8 @@ type Slot = {
 
 export type PoolEvents = {
   switched: [change: { loop: LoopName; latencyMs: number }];
+  /** Only with `reportSlices` (benchmarks): a worker sent one slice of a tick. */
+  slice: [report: SliceReport, worker: number];
 };
 
 /** One worker's view in /status and /metrics: its snapshot, or why there is none. */
@@ -142,6 +145,9 @@ export class MediaPool extends EventEmitter<PoolEvents> {
         return;
       case 'switched':
         this.emit('switched', message);
+        return;
+      case 'slice':
+        this.emit('slice', message.report, slot.index);
         return;
       case 'log':
         relog(this.#logger, message.line);

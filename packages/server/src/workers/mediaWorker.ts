@@ -72,6 +72,8 @@ registry.observe({
   switched: (_session, change) =>
     post({ type: 'switched', loop: change.loop, latencyMs: change.latencyMs }),
 });
+if (settings.reportSlices)
+  registry.observe({ sliceSent: (report) => post({ type: 'slice', report }) });
 setInterval(() => post({ type: 'load', bytesSent: registry.totals().bytesSent }), 1000);
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });

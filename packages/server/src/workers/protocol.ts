@@ -3,6 +3,7 @@ import type { LoopName } from '../media/compiledAvatar.js';
 import type { SharedAvatar } from '../rtp/sharedAvatar.js';
 import type { Cursor } from '../session/cursor.js';
 import type { SessionStats, SpeakingChange } from '../session/Session.js';
+import type { SliceReport } from '../session/SessionRegistry.js';
 import type { RemoteCandidate } from '../session/viewerPeer.js';
 import type { IceOptions } from '../webrtc/AvatarPeer.js';
 import { OfferError } from '../webrtc/offer.js';
@@ -24,6 +25,8 @@ export type WorkerSettings = {
   handshakeTimeoutMs: number;
   receiverSilenceTimeoutMs: number;
   logLevel: string;
+  /** Send a `slice` event after every send slice (the capacity benchmark's late-frame count). */
+  reportSlices?: boolean;
 };
 
 /** A session as `GET /whep/sessions/:id` shows it. */
@@ -112,6 +115,8 @@ export type WorkerMessage =
    */
   | { type: 'sessions'; active: number; created: number; avatars: Record<string, number> }
   | { type: 'switched'; loop: LoopName; latencyMs: number }
+  /** With `reportSlices`: one slice of a tick was sent (times on the worker's clock). */
+  | { type: 'slice'; report: SliceReport }
   /** Once a second: what the bitrate meter samples. */
   | { type: 'load'; bytesSent: number }
   /** A log line of the worker's pino logger, re-logged by the front's logger. */
