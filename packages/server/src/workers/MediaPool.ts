@@ -33,6 +33,9 @@ type Slot = {
   created: number;
   bytesSent: number;
   restarts: number;
+  startedAt: number;
+  /** Stopped, and its replacement not started yet (a worker that keeps dying at start waits). */
+  down: boolean;
 };
 
 export type PoolEvents = {
@@ -113,6 +116,8 @@ export class MediaPool extends EventEmitter<PoolEvents> {
       created: 0,
       bytesSent: 0,
       restarts,
+      startedAt: performance.now(),
+      down: false,
     };
     worker.on('message', (message: WorkerMessage) => this.#receive(slot, message));
     worker.on('error', (err) => this.#logger.error({ err, worker: index }, 'media worker failed'));
@@ -156,20 +161,26 @@ export class MediaPool extends EventEmitter<PoolEvents> {
   }
 
   #exited(slot: Slot, code: number) {
-    const lost = new AvatarServerError(
-      'internal',
-      'the media worker holding this session stopped; its viewers reconnect with a new session',
-    );
+    const lost = workerDown();
     for (const call of slot.pending.values()) call.fail(lost);
     slot.pending.clear();
     this.#gone.created += slot.created;
     this.#gone.bytesSent += slot.bytesSent;
+    const sessionsLost = slot.active;
+    slot.down = true;
+    slot.active = 0;
     if (this.#closing) return;
+    // A worker that dies right after its start would die again at once: wait, longer each time.
+    const early = performance.now() - slot.startedAt < 5000;
+    const waitMs = early ? Math.min(30_000, 250 * 2 ** Math.min(slot.restarts, 7)) : 0;
     this.#logger.error(
-      { worker: slot.index, code, sessionsLost: slot.active },
+      { worker: slot.index, code, sessionsLost, restartInMs: waitMs },
       'media worker stopped: its sessions ended; starting a new one',
     );
-    this.#slots[slot.index] = this.#start(slot.index, slot.restarts + 1);
+    const restart = setTimeout(() => {
+      if (!this.#closing) this.#slots[slot.index] = this.#start(slot.index, slot.restarts + 1);
+    }, waitMs);
+    restart.unref();
   }
 
   #post(slot: Slot, message: FrontMessage) {
@@ -178,6 +189,7 @@ export class MediaPool extends EventEmitter<PoolEvents> {
 
   #call<K extends Op>(slot: Slot, op: K, args: Ops[K]['args']): Promise<Ops[K]['result']> {
     const id = this.#nextId++;
+    if (slot.down) return Promise.reject(workerDown());
     return new Promise((ok, fail) => {
       slot.pending.set(id, { ok: ok as (value: unknown) => void, fail });
       this.#post(slot, { type: 'request', id, op, args });
@@ -192,11 +204,19 @@ export class MediaPool extends EventEmitter<PoolEvents> {
     return slot;
   }
 
-  /** The worker with the fewest sessions (counting those being created). */
+  /** The running worker with the fewest sessions (counting those being created). */
   #leastLoaded(): Slot {
-    let best = this.#slots[0]!;
+    let best: Slot | undefined;
     for (const slot of this.#slots) {
-      if (slot.active + slot.starting < best.active + best.starting) best = slot;
+      if (slot.down) continue;
+      if (!best || slot.active + slot.starting < best.active + best.starting) best = slot;
+    }
+    if (!best) {
+      throw new AvatarServerError(
+        'server_busy',
+        'no media worker is running (they are being restarted); retry shortly',
+        { retryAfterSeconds: 5 },
+      );
     }
     return best;
   }
@@ -265,6 +285,13 @@ export class MediaPool extends EventEmitter<PoolEvents> {
     );
     await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
   }
+}
+
+function workerDown() {
+  return new AvatarServerError(
+    'internal',
+    'the media worker holding this session stopped; its viewers reconnect with a new session',
+  );
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

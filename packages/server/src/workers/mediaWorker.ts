@@ -155,8 +155,9 @@ const handlers: Handlers = {
     };
   },
   delete({ session, reason }) {
-    owned(session).session.close(reason);
-    return null;
+    const s = owned(session).session;
+    s.close(reason);
+    return { ...s.stats };
   },
   snapshot: () => ({
     sessions: registry.list().map((s) => ({

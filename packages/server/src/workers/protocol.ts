@@ -90,7 +90,8 @@ export type Ops = {
     result: SpeakingChange;
   };
   get: { args: { session: string }; result: SessionView | null };
-  delete: { args: { session: string; reason: string }; result: null };
+  /** Ends the session; replies with its final counters. */
+  delete: { args: { session: string; reason: string }; result: SessionStats };
   snapshot: { args: Record<string, never>; result: Omit<WorkerSnapshot, 'index'> };
   closeAll: { args: { reason: string }; result: null };
 };
