@@ -4,8 +4,9 @@
  * Mode `baseline`: what a per-session-encoding server does — a minimal WHEP endpoint whose every
  * session runs its own live ffmpeg libx264 encode (same size, fps, bitrate), packetized and sent
  * through the same AvatarPeer (werift) path. Figures go to the parent over IPC:
- * process.cpuUsage (plus the ffmpeg children's CPU from /proc), event-loop delay, RSS, and in
- * avatar mode the frames sent more than 10 ms after they were due (the tick's due time plus the
+ * process.cpuUsage (plus the ffmpeg children's CPU from /proc), event-loop delay and GC (in avatar
+ * mode the media worker's, which sends the frames), RSS, and in avatar mode the frames sent more
+ * than 10 ms after they were due (the tick's due time plus the
  * offset of the session's send slice, see SessionRegistry.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -60,8 +61,13 @@ function childCpuMs(): number {
 }
 
 let sessions = () => 0;
+/** Avatar mode: the media worker's own loop delay and GC in the window (it sends the frames). */
+let workerLoop: () => Promise<
+  { eventLoopDelayMs: object; gc: object; workerHeapUsedMB: number } | undefined
+> = async () => undefined;
+let resetWorkerLoop = async () => {};
 
-function stats() {
+async function stats() {
   const elapsedMs = performance.now() - window.at;
   const cpu = process.cpuUsage(window.cpu);
   const serverCpuMs = (cpu.user + cpu.system) / 1000;
@@ -88,6 +94,8 @@ function stats() {
     },
     rssMB: +(memory.rss / 1e6).toFixed(1),
     heapUsedMB: +(memory.heapUsed / 1e6).toFixed(1),
+    // Avatar mode: the figures above are the front's; these replace them with the worker's.
+    ...(await workerLoop()),
     ...(mode === 'avatar'
       ? {
           framesDue: Math.round(late.frames),
@@ -102,7 +110,8 @@ function stats() {
   };
 }
 
-function reset() {
+async function reset() {
+  await resetWorkerLoop();
   eld.reset();
   gc = { count: 0, totalMs: 0, maxMs: 0, over10ms: 0 };
   window = { cpu: process.cpuUsage(), at: performance.now(), childCpuMs: childCpuMs() };
@@ -130,6 +139,20 @@ async function startAvatar() {
   await server.compiled;
   const { media } = server;
   sessions = () => media.size;
+  workerLoop = async () => {
+    const [worker] = await media.snapshot();
+    if (!worker) return undefined;
+    return {
+      eventLoopDelayMs: {
+        p50: worker.loopDelayMs.p50,
+        p99: worker.loopDelayMs.p99,
+        max: worker.loopDelayMs.max,
+      },
+      gc: worker.gc,
+      workerHeapUsedMB: +(worker.heapUsedBytes / 1e6).toFixed(1),
+    };
+  };
+  resetWorkerLoop = () => media.resetLoopStats();
   // The registry sends each tick in slices (SessionRegistry.ts); slice j of tick k is scheduled
   // at dueAt(k) + j·period/slices. After each slice it reports when the slice started and ended
   // relative to that time; its sessions are served in order, so frame i of n went out at about
@@ -257,10 +280,10 @@ const server = mode === 'avatar' ? await startAvatar() : await startBaseline();
 process.send!({ type: 'ready', url: server.url });
 process.on('message', async (message: Command) => {
   if (message.cmd === 'reset') {
-    reset();
+    await reset();
     process.send!({ type: 'reset' });
   } else if (message.cmd === 'stats') {
-    process.send!({ type: 'stats', stats: stats() });
+    process.send!({ type: 'stats', stats: await stats() });
   } else if (message.cmd === 'exit') {
     await server.close();
     process.exit(0);

@@ -247,7 +247,7 @@ export class MediaPool extends EventEmitter<PoolEvents> {
   }
 
   /** A request about one session, sent to the worker its id names. */
-  session<K extends Exclude<Op, 'answer' | 'offer' | 'snapshot' | 'closeAll'>>(
+  session<K extends Exclude<Op, 'answer' | 'offer' | 'snapshot' | 'closeAll' | 'resetLoopStats'>>(
     op: K,
     args: Ops[K]['args'],
   ): Promise<Ops[K]['result']> {
@@ -263,6 +263,11 @@ export class MediaPool extends EventEmitter<PoolEvents> {
       }),
     );
     return reports.filter((r): r is WorkerReport => r !== null);
+  }
+
+  /** A new measuring window for every worker's loop-delay and GC figures (benchmarks). */
+  async resetLoopStats(): Promise<void> {
+    await Promise.all(this.#slots.map((slot) => this.#call(slot, 'resetLoopStats', {})));
   }
 
   /**

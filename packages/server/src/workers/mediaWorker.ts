@@ -78,12 +78,13 @@ setInterval(() => post({ type: 'load', bytesSent: registry.totals().bytesSent })
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
-const gc = { count: 0, totalMs: 0, maxMs: 0 };
+let gc = { count: 0, totalMs: 0, maxMs: 0, over10ms: 0 };
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     gc.count++;
     gc.totalMs += entry.duration;
     gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    if (entry.duration > 10) gc.over10ms++;
   }
 }).observe({ entryTypes: ['gc'] });
 
@@ -177,6 +178,7 @@ const handlers: Handlers = {
     switchWaitFrames: registry.switchWaitFrames,
     loopDelayMs: {
       mean: ms(loopDelay.mean || 0),
+      p50: ms(loopDelay.percentile(50) || 0),
       p99: ms(loopDelay.percentile(99) || 0),
       max: ms(loopDelay.max || 0),
     },
@@ -184,10 +186,16 @@ const handlers: Handlers = {
       count: gc.count,
       totalMs: Math.round(gc.totalMs * 100) / 100,
       maxMs: Math.round(gc.maxMs * 100) / 100,
+      over10ms: gc.over10ms,
     },
     heapUsedBytes: process.memoryUsage().heapUsed,
     udpSockets: process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length,
   }),
+  resetLoopStats() {
+    loopDelay.reset();
+    gc = { count: 0, totalMs: 0, maxMs: 0, over10ms: 0 };
+    return null;
+  },
   closeAll({ reason }) {
     registry.closeAll(reason);
     clock.stop();

@@ -53,10 +53,10 @@ export type WorkerSnapshot = {
   ticks: number;
   skippedTicks: number;
   switchWaitFrames: number;
-  /** Event-loop delay of the worker since it started (perf_hooks), ms. */
-  loopDelayMs: { mean: number; p99: number; max: number };
-  /** Garbage-collection pauses of the worker since it started. */
-  gc: { count: number; totalMs: number; maxMs: number };
+  /** Event-loop delay of the worker since it started or `resetLoopStats` (perf_hooks), ms. */
+  loopDelayMs: { mean: number; p50: number; p99: number; max: number };
+  /** Garbage-collection pauses of the worker since it started or `resetLoopStats`. */
+  gc: { count: number; totalMs: number; maxMs: number; over10ms: number };
   heapUsedBytes: number;
   /** UDP sockets open in the worker (one ICE port per peer): a leak shows here. */
   udpSockets: number;
@@ -94,6 +94,8 @@ export type Ops = {
   delete: { args: { session: string; reason: string }; result: SessionStats };
   snapshot: { args: Record<string, never>; result: Omit<WorkerSnapshot, 'index'> };
   closeAll: { args: { reason: string }; result: null };
+  /** Starts a new measuring window for the loop-delay and GC figures (benchmarks). */
+  resetLoopStats: { args: Record<string, never>; result: null };
 };
 export type Op = keyof Ops;
 
