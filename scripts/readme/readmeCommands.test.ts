@@ -9,6 +9,7 @@ Run \`npx avatar-server doctor\` first; \`npm test\` is not a command here.
 npm ci && npm run build
 # a comment alone is not a command
 curl http://localhost:8765/health | jq     # a trailing comment stays
+curl http://localhost:8765/avatars | jq    # each avatar's state: a quote in a comment
 curl -X POST http://localhost:8765/streams -H "Content-Type: application/json" \\
   -d '{"gesture_video": "a.mp4",
        "idle_video": "b.mp4"}'
@@ -30,10 +31,14 @@ describe('readmeCommands', () => {
       { text: 'npm ci && npm run build', line: 6 },
       { text: 'curl http://localhost:8765/health | jq     # a trailing comment stays', line: 8 },
       {
+        text: "curl http://localhost:8765/avatars | jq    # each avatar's state: a quote in a comment",
+        line: 9,
+      },
+      {
         text: `curl -X POST http://localhost:8765/streams -H "Content-Type: application/json" \\
   -d '{"gesture_video": "a.mp4",
        "idle_video": "b.mp4"}'`,
-        line: 9,
+        line: 10,
       },
     ]);
   });

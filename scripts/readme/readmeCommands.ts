@@ -46,8 +46,30 @@ export function readmeCommands(markdown: string): ReadmeCommand[] {
   return commands;
 }
 
-/** A command goes on after a trailing backslash or while a single quote is open. */
+/**
+ * A command goes on after a trailing backslash or while a quote is open, as in bash: quotes are
+ * followed through the whole text, and a `#` after a space outside quotes starts a comment that
+ * runs to the end of its line (so "each avatar's state" in a comment opens no quote).
+ */
 function continues(text: string): boolean {
-  if (/\\$/.test(text)) return true;
-  return (text.match(/'/g)?.length ?? 0) % 2 === 1;
+  let quote: "'" | '"' | undefined;
+  let comment = false;
+  let code = ''; // the last line without its comment
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') {
+      comment = false;
+      code = '';
+      continue;
+    }
+    if (comment) continue;
+    if (quote === undefined && c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      comment = true;
+      continue;
+    }
+    code += c;
+    if (quote === undefined && (c === "'" || c === '"')) quote = c;
+    else if (c === quote && !(quote === '"' && text[i - 1] === '\\')) quote = undefined;
+  }
+  return quote !== undefined || /\\\s*$/.test(code);
 }
