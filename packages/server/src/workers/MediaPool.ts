@@ -18,6 +18,9 @@ import {
   workerOfSession,
 } from './protocol.js';
 
+/** Longest wait for a worker's reply (an answer includes ICE setup; normally milliseconds). */
+const CALL_TIMEOUT_MS = 15_000;
+
 /** A worker's life: its thread, its pending requests, and what the front knows of it. */
 type Slot = {
   index: number;
@@ -191,7 +194,25 @@ export class MediaPool extends EventEmitter<PoolEvents> {
     const id = this.#nextId++;
     if (slot.down) return Promise.reject(workerDown());
     return new Promise((ok, fail) => {
-      slot.pending.set(id, { ok: ok as (value: unknown) => void, fail });
+      // A worker stuck in a loop must not hold HTTP requests forever.
+      const timer = setTimeout(() => {
+        slot.pending.delete(id);
+        fail(
+          new AvatarServerError(
+            'server_busy',
+            `the media worker did not answer within ${CALL_TIMEOUT_MS / 1000} s; retry shortly`,
+            { retryAfterSeconds: 5 },
+          ),
+        );
+      }, CALL_TIMEOUT_MS);
+      timer.unref();
+      const settle =
+        <T>(then: (value: T) => void) =>
+        (value: T) => {
+          clearTimeout(timer);
+          then(value);
+        };
+      slot.pending.set(id, { ok: settle(ok as (value: unknown) => void), fail: settle(fail) });
       this.#post(slot, { type: 'request', id, op, args });
     });
   }
