@@ -4,8 +4,9 @@
  * Mode `baseline`: what a per-session-encoding server does — a minimal WHEP endpoint whose every
  * session runs its own live ffmpeg libx264 encode (same size, fps, bitrate), packetized and sent
  * through the same AvatarPeer (werift) path. Figures go to the parent over IPC:
- * process.cpuUsage (plus the ffmpeg children's CPU from /proc), event-loop delay, RSS, and in
- * avatar mode the frames sent more than 10 ms after they were due (the tick's due time plus the
+ * process.cpuUsage (plus the ffmpeg children's CPU from /proc), event-loop delay and GC (in avatar
+ * mode the media worker's, which sends the frames), RSS, and in avatar mode the frames sent more
+ * than 10 ms after they were due (the tick's due time plus the
  * offset of the session's send slice, see SessionRegistry.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -60,8 +61,13 @@ function childCpuMs(): number {
 }
 
 let sessions = () => 0;
+/** Avatar mode: the media worker's own loop delay and GC in the window (it sends the frames). */
+let workerLoop: () => Promise<
+  { eventLoopDelayMs: object; gc: object; workerHeapUsedMB: number } | undefined
+> = async () => undefined;
+let resetWorkerLoop = async () => {};
 
-function stats() {
+async function stats() {
   const elapsedMs = performance.now() - window.at;
   const cpu = process.cpuUsage(window.cpu);
   const serverCpuMs = (cpu.user + cpu.system) / 1000;
@@ -88,6 +94,8 @@ function stats() {
     },
     rssMB: +(memory.rss / 1e6).toFixed(1),
     heapUsedMB: +(memory.heapUsed / 1e6).toFixed(1),
+    // Avatar mode: the figures above are the front's; these replace them with the worker's.
+    ...(await workerLoop()),
     ...(mode === 'avatar'
       ? {
           framesDue: Math.round(late.frames),
@@ -102,7 +110,8 @@ function stats() {
   };
 }
 
-function reset() {
+async function reset() {
+  await resetWorkerLoop();
   eld.reset();
   gc = { count: 0, totalMs: 0, maxMs: 0, over10ms: 0 };
   window = { cpu: process.cpuUsage(), at: performance.now(), childCpuMs: childCpuMs() };
@@ -120,32 +129,51 @@ async function startAvatar() {
     // The load generator opens every session from 127.0.0.1: no per-IP rate limit.
     sessionRateLimit: { perMinute: 0, burst: 1 },
     ...(process.env.SEND_SLICES ? { sendSlices: Number(process.env.SEND_SLICES) } : {}),
+    // One media worker: the per-core figure (the process is pinned to one core).
+    workers: 1,
   });
-  const server = await startServer(config, { logger: pino({ level: 'silent' }) });
+  const server = await startServer(config, {
+    logger: pino({ level: 'silent' }),
+    reportSlices: true,
+  });
   await server.compiled;
-  const { registry } = server;
-  sessions = () => registry.size;
+  const { media } = server;
+  sessions = () => media.size;
+  workerLoop = async () => {
+    const [worker] = await media.snapshot();
+    if (!worker) return undefined;
+    return {
+      eventLoopDelayMs: {
+        p50: worker.loopDelayMs.p50,
+        p99: worker.loopDelayMs.p99,
+        max: worker.loopDelayMs.max,
+      },
+      gc: worker.gc,
+      workerHeapUsedMB: +(worker.heapUsedBytes / 1e6).toFixed(1),
+    };
+  };
+  resetWorkerLoop = () => media.resetLoopStats();
   // The registry sends each tick in slices (SessionRegistry.ts); slice j of tick k is scheduled
   // at dueAt(k) + j·period/slices. After each slice it reports when the slice started and ended
   // relative to that time; its sessions are served in order, so frame i of n went out at about
   // start + (end − start)·i/n. Late = frames that left more than 10 ms after their slice's
   // scheduled time (with one slice: after the tick was due, the measure used before slicing).
   let lastTick = -1;
-  registry.observe({
-    sliceSent({ tick, sessions: n, startLateMs, endLateMs }) {
-      if (tick !== lastTick) {
-        lastTick = tick;
-        late.ticks++;
-      }
-      late.frames += n;
-      late.maxTickMs = Math.max(late.maxTickMs, endLateMs);
-      if (endLateMs <= LATE_MS) return;
-      late.lateSlices++;
-      late.lateFrames +=
-        startLateMs > LATE_MS
-          ? n
-          : (n * (endLateMs - LATE_MS)) / Math.max(1e-6, endLateMs - startLateMs);
-    },
+  // The media worker reports each slice (reportSlices); the event loop and GC figures above are
+  // the front's, the worker's own are in its /status entry (loopDelayMs, gc).
+  media.on('slice', ({ tick, sessions: n, startLateMs, endLateMs }) => {
+    if (tick !== lastTick) {
+      lastTick = tick;
+      late.ticks++;
+    }
+    late.frames += n;
+    late.maxTickMs = Math.max(late.maxTickMs, endLateMs);
+    if (endLateMs <= LATE_MS) return;
+    late.lateSlices++;
+    late.lateFrames +=
+      startLateMs > LATE_MS
+        ? n
+        : (n * (endLateMs - LATE_MS)) / Math.max(1e-6, endLateMs - startLateMs);
   });
   return { url: `${server.url}/whep/avatars/default`, close: () => server.close() };
 }
@@ -252,10 +280,10 @@ const server = mode === 'avatar' ? await startAvatar() : await startBaseline();
 process.send!({ type: 'ready', url: server.url });
 process.on('message', async (message: Command) => {
   if (message.cmd === 'reset') {
-    reset();
+    await reset();
     process.send!({ type: 'reset' });
   } else if (message.cmd === 'stats') {
-    process.send!({ type: 'stats', stats: stats() });
+    process.send!({ type: 'stats', stats: await stats() });
   } else if (message.cmd === 'exit') {
     await server.close();
     process.exit(0);

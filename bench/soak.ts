@@ -111,14 +111,21 @@ const cycleReport = {
   before,
   after,
   rssGrowthPercent: +((100 * (after.rssMB - before.rssMB)) / before.rssMB).toFixed(1),
-  sessionsLeft: server.registry.size,
+  sessionsLeft: server.media.size,
 };
 console.log(JSON.stringify({ phase: 'cycles', ...cycleReport }, null, 2));
 
 // 2. Steady load with viewers coming and going.
 const steadyBefore = after;
-const lateBefore = server.registry.lateFrames;
-const sentBefore = server.registry.totals().framesSent;
+/** Frames sent and late, over the media workers. */
+const frameCounts = async () => {
+  const workers = await server.media.snapshot();
+  return {
+    sent: workers.reduce((n, w) => n + w.totals.framesSent, 0),
+    late: workers.reduce((n, w) => n + w.lateFrames, 0),
+  };
+};
+const countsBefore = await frameCounts();
 const rssSamples: number[] = [];
 const sampler = setInterval(() => rssSamples.push(memory().rssMB), 5000);
 const child = spawn(
@@ -134,7 +141,7 @@ await new Promise((r) => child.once('exit', r));
 clearInterval(sampler);
 // Viewers that only closed their peer are ended by the server (connection closed or RTCP silence).
 const drainedAt = performance.now();
-while (server.registry.size > 0 && performance.now() - drainedAt < 30_000) {
+while (server.media.size > 0 && performance.now() - drainedAt < 30_000) {
   await new Promise((r) => setTimeout(r, 250));
 }
 const steadyAfter = await settled();
@@ -143,12 +150,12 @@ const steadyReport = {
   seconds: SECONDS,
   concurrentViewers: VIEWERS,
   viewers,
-  framesSent: server.registry.totals().framesSent - sentBefore,
-  framesSentLate: server.registry.lateFrames - lateBefore,
+  framesSent: (await frameCounts()).sent - countsBefore.sent,
+  framesSentLate: (await frameCounts()).late - countsBefore.late,
   rssMB: { start: steadyBefore.rssMB, min: Math.min(...rssSamples), max: Math.max(...rssSamples) },
   before: steadyBefore,
   after: steadyAfter,
-  sessionsLeft: server.registry.size,
+  sessionsLeft: server.media.size,
   drainSeconds: +((performance.now() - drainedAt) / 1000).toFixed(1),
 };
 console.log(JSON.stringify({ phase: 'steady', ...steadyReport }, null, 2));

@@ -37,8 +37,10 @@ export async function benchSwitchLatency(
       throw new Error(`WHEP POST failed: ${response.status} ${await response.text()}`);
     await client.waitForControlChannel();
     await client.waitForFrames(25);
-    const clock = server.registry.clock;
-    const session = server.registry.list()[0]!;
+    // The session and its frame clock live in a media worker: its tick phase is read from the
+    // pictures arriving here (one per tick, loopback), its cursor from the worker.
+    const session = client.location.split('/').at(-1)!;
+    const periodMs = 1000 / config.fps;
     const G = config.keyframeInterval;
 
     const serverMs: number[] = [];
@@ -51,10 +53,13 @@ export async function benchSwitchLatency(
       await new Promise((r) => setTimeout(r, 80 + Math.random() * 120));
       const speaking = i % 2 === 0;
       const framesBefore = client.frames.length;
+      const view = await server.media.session('get', { session });
       const now = performance.now();
-      nextTickMs.push(clock.dueAt(clock.nextTick) - now);
-      const framesToKeyframe = (G - (session.cursor.frame % G)) % G;
-      nextKeyframeMs.push(framesToKeyframe * clock.periodMs + (clock.dueAt(clock.nextTick) - now));
+      const lastPicture = client.frames.at(-1)!.receivedAt;
+      const toNextTick = (((lastPicture + periodMs - now) % periodMs) + periodMs) % periodMs;
+      nextTickMs.push(toNextTick);
+      const framesToKeyframe = (G - ((view?.cursor.frame ?? 0) % G)) % G;
+      nextKeyframeMs.push(framesToKeyframe * periodMs + toNextTick);
       let change: { latencyMs: number };
       if (i % 4 < 2) {
         change = (await client.request({ type: 'speaking', speaking })) as { latencyMs: number };
@@ -84,7 +89,7 @@ export async function benchSwitchLatency(
       receiverRequestToSwitchFrameMs: summary(receiveMs),
       baselineWaitForNextTickMs: summary(nextTickMs),
       baselineWaitForNextMainKeyframeMs: summary(nextKeyframeMs),
-      sessionStats: session.stats,
+      sessionStats: (await server.media.session('get', { session }))?.stats,
     };
   } finally {
     await client.close();

@@ -5,10 +5,10 @@ import type { ConfigInput } from './config/schema.js';
 import { type AvatarService, createAvatarService } from './service.js';
 
 export type AvatarRouter = Router & {
-  /** The service behind the router: catalog, registry, the `compiled` promise. */
+  /** The service behind the router: catalog, media workers, the `compiled` promise. */
   service: AvatarService;
-  /** Ends every session and stops the frame clock; call it when the host app shuts down. */
-  close(): void;
+  /** Ends every session and stops the media workers; call it when the host app shuts down. */
+  close(): Promise<void>;
 };
 
 /**

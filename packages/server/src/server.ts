@@ -7,14 +7,15 @@ import { canonicalAvatarId } from './http/whepRoutes.js';
 import type { AvatarCatalog } from './media/AvatarCatalog.js';
 import type { EncoderChoice } from './media/chooseEncoder.js';
 import { type AvatarService, createAvatarService } from './service.js';
-import type { SessionRegistry } from './session/SessionRegistry.js';
+import type { MediaPool } from './workers/MediaPool.js';
 
 export type RunningServer = {
   /** http://host:port of the listening server. */
   url: string;
   port: number;
   catalog: AvatarCatalog;
-  registry: SessionRegistry;
+  /** The media workers that hold the sessions (`size`, `snapshot()`, `thread(i)`). */
+  media: MediaPool;
   encoder: EncoderChoice;
   /** Resolves when every avatar found at start has compiled or failed. */
   compiled: Promise<void>;
@@ -27,10 +28,10 @@ export type RunningServer = {
  */
 export async function startServer(
   config: Config,
-  options: { logger?: Logger; demoDir?: string } = {},
+  options: { logger?: Logger; demoDir?: string; reportSlices?: boolean } = {},
 ): Promise<RunningServer> {
   const service = await createAvatarService(config, options);
-  const { app, catalog, registry, encoder, compiled, logger } = service;
+  const { app, catalog, media, encoder, compiled, logger } = service;
   const sources = catalog.list();
   const server: Server = createServer(app);
   try {
@@ -55,7 +56,7 @@ export async function startServer(
     url,
     port,
     catalog,
-    registry,
+    media,
     encoder,
     compiled,
     /**
@@ -67,12 +68,12 @@ export async function startServer(
         // Not ready first: a load balancer polling /ready stops sending viewers during drainMs.
         service.drain();
         if (config.drainMs > 0) {
-          logger.info({ drainMs: config.drainMs, sessions: registry.size }, 'draining');
+          logger.info({ drainMs: config.drainMs, sessions: media.size }, 'draining');
           await new Promise((ok) => setTimeout(ok, config.drainMs));
         }
-        logger.info({ sessions: registry.size }, 'shutting down');
+        logger.info({ sessions: media.size }, 'shutting down');
         const stopped = new Promise<void>((ok) => server.close(() => ok()));
-        service.close();
+        await service.close();
         server.closeIdleConnections();
         // A request still running gets a moment to finish, then its socket is closed.
         const grace = setTimeout(() => server.closeAllConnections(), 2000);

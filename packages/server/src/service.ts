@@ -15,18 +15,15 @@ import { killAllFfmpeg } from './media/runFfmpeg.js';
 import { BitrateMeter } from './observe/bitrate.js';
 import { createMetrics } from './observe/metrics.js';
 import { buildStatus } from './observe/status.js';
-import { FrameClock } from './session/frameClock.js';
-import { SessionFactory } from './session/SessionFactory.js';
-import { SessionRegistry } from './session/SessionRegistry.js';
-import { weriftPeers } from './webrtc/weriftPeers.js';
+import { MediaPool } from './workers/MediaPool.js';
+import { splitPortRange, workerCount } from './workers/portRange.js';
 
 export type AvatarService = {
   /** The HTTP API (not listening): served by startServer or mounted by createAvatarRouter. */
   app: Express;
   catalog: AvatarCatalog;
-  registry: SessionRegistry;
-  /** Creates sessions with their peers and finds them again. */
-  sessions: SessionFactory;
+  /** The media workers: every session lives in one of them (workers/MediaPool.ts). */
+  media: MediaPool;
   encoder: EncoderChoice;
   ffmpeg: FoundFfmpeg;
   logger: Logger;
@@ -34,17 +31,22 @@ export type AvatarService = {
   compiled: Promise<void>;
   /** Shutdown begins: `GET /ready` answers 503 from now on; sessions keep running until close. */
   drain(): void;
-  /** Ends every session, stops the clock and any compile. */
-  close(): void;
+  /** Ends every session, stops the media workers and any compile. */
+  close(): Promise<void>;
 };
 
 /**
  * Everything but the listening socket: find ffmpeg and the encoder, start compiling the avatars
- * in the background, and build the HTTP app over one session registry and frame clock.
+ * in the background, start the media workers, and build the HTTP app (the front) over them.
  */
 export async function createAvatarService(
   config: Config,
-  options: { logger?: Logger; demoDir?: string } = {},
+  options: {
+    logger?: Logger;
+    demoDir?: string;
+    /** Benchmarks: the media workers report every send slice (`media.on('slice')`). */
+    reportSlices?: boolean;
+  } = {},
 ): Promise<AvatarService> {
   const startedAt = Date.now();
   const format = chooseLogFormat(config.logFormat);
@@ -60,15 +62,28 @@ export async function createAvatarService(
     'encoder chosen',
   );
 
-  const clock = new FrameClock(config.fps);
-  const registry = new SessionRegistry(
-    clock,
-    (err, session) =>
-      logger.error({ err, session: session.id }, 'session failed on a frame tick; ending it'),
-    { switchWaitFrames: config.switchWaitFrames, sendSlices: config.sendSlices },
-  );
+  const workers = workerCount(config.workers);
+  const { portRange, ...ice } = config.ice;
+  const media = new MediaPool({
+    count: workers,
+    settings: {
+      fps: config.fps,
+      switchWaitFrames: config.switchWaitFrames,
+      sendSlices: config.sendSlices,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      receiverSilenceTimeoutMs: config.receiverSilenceTimeoutMs,
+      logLevel: logger.level,
+      reportSlices: options.reportSlices ?? false,
+    },
+    ice: (index) => ({
+      ...ice,
+      portRange: splitPortRange(portRange, workers, index),
+      publicIp: config.publicIp,
+    }),
+    logger,
+  });
   let catalog: AvatarCatalog | undefined;
-  const metrics = createMetrics({ registry, avatars: () => catalog?.list() ?? [] });
+  const metrics = createMetrics({ media, avatars: () => catalog?.list() ?? [] });
   catalog = new AvatarCatalog({
     ffmpegPath: ffmpeg.path,
     encoder: encoder.kind,
@@ -91,7 +106,7 @@ export async function createAvatarService(
   if (config.clipRequests && config.tokens.length === 0 && !config.tokenSecret) {
     logger.warn('clipRequests is on and no token is required: anyone may have clip pairs compiled');
   }
-  const onDemand = new OnDemandAvatars(catalog, () => registry.list().map((s) => s.avatarId), {
+  const onDemand = new OnDemandAvatars(catalog, () => media.avatarsInUse(), {
     maxAvatars: config.onDemandMaxAvatars,
     idleMs: config.onDemandIdleSeconds * 1000,
     maxQueued: config.compileQueueMax,
@@ -105,24 +120,14 @@ export async function createAvatarService(
     );
   }
   const compiled = catalog.compile(sources);
+  logger.info({ workers, portRange }, 'media workers started');
   let draining = false;
-  const bitrate = new BitrateMeter(() => registry.totals().bytesSent);
-
-  const sessions = new SessionFactory({
-    registry,
-    peers: weriftPeers({ ...config.ice, publicIp: config.publicIp }),
-    timeouts: {
-      handshakeTimeoutMs: config.handshakeTimeoutMs,
-      receiverSilenceTimeoutMs: config.receiverSilenceTimeoutMs,
-    },
-    logger,
-  });
+  const bitrate = new BitrateMeter(() => media.bytesSent);
 
   const app = createApp({
     config,
     catalog,
-    registry,
-    sessions,
+    media,
     onDemand,
     logger,
     version: VERSION,
@@ -135,7 +140,7 @@ export async function createAvatarService(
         version: VERSION,
         startedAt,
         catalog: catalog!,
-        registry,
+        media,
         encoder,
         ffmpeg,
         bitrate,
@@ -146,8 +151,7 @@ export async function createAvatarService(
   return {
     app,
     catalog,
-    registry,
-    sessions,
+    media,
     encoder,
     ffmpeg,
     logger,
@@ -155,13 +159,12 @@ export async function createAvatarService(
     drain() {
       draining = true;
     },
-    close() {
+    async close() {
       draining = true;
       killAllFfmpeg(); // a compile still running is abandoned; its temporary folder is removed
-      registry.closeAll('server shutting down');
-      clock.stop();
       bitrate.stop();
       onDemand.close();
+      await media.close('server shutting down');
     },
   };
 }

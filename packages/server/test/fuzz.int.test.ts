@@ -99,7 +99,7 @@ describe('fuzz: generated and mutated requests', () => {
     );
     const elapsedS = (performance.now() - startedAt) / 1000;
     // Every created session was deleted; the healthy one is the only one left.
-    expect(server.registry.size).toBe(1);
+    expect(server.media.size).toBe(1);
     // The healthy viewer kept receiving frames throughout (25 fps; at least half of them here,
     // where the fuzzing client shares the server's two cores and event loop).
     const received = healthy.frames.length - framesBefore;

@@ -294,9 +294,9 @@ const postOffer = (sdp: string, token = TOKEN) =>
 
 describe('high: STUN to addresses a client names', () => {
   it(`refuses more than ${MAX_REMOTE_CANDIDATES} candidates in an offer, an answer or PATCHes`, async () => {
-    const before = server.registry.size;
+    const before = server.media.size;
     await problem(await postOffer(offerWith(candidates(200, 9))), 422, /ICE candidates/);
-    expect(server.registry.size).toBe(before);
+    expect(server.media.size).toBe(before);
 
     const created = await createStream(TOKEN);
     const client = new StreamsTestClient();
@@ -373,11 +373,11 @@ describe('medium: an offer with hundreds of sections', () => {
   };
 
   it('refuses 150 video sections with 422 before any session or socket exists', async () => {
-    const before = server.registry.size;
+    const before = server.media.size;
     const sdp = withSections('video', 149);
     expect(sdp.length).toBeGreaterThan(20_000);
     await problem(await postOffer(sdp), 422, /150 video sections/);
-    expect(server.registry.size).toBe(before);
+    expect(server.media.size).toBe(before);
   });
 
   it('refuses a second audio section, an unknown kind and unbundled sections', async () => {

@@ -132,7 +132,7 @@ describe('POST /streams (the original API)', () => {
     } finally {
       await end(client, created);
     }
-    expect(server.registry.get(created.id)).toBeUndefined();
+    expect(await server.media.session('get', { session: created.id })).toBeNull();
   });
 
   it.each([

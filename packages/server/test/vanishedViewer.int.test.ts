@@ -32,19 +32,19 @@ function startViewer(endpoint: string) {
   return { child, located };
 }
 
-/** The server's UDP sockets (one ICE port per peer) and timers, from Node's resource list. */
-const resources = () => {
-  const info = process.getActiveResourcesInfo();
-  return { udp: info.filter((r) => r === 'UDPWrap').length };
+/** The server's UDP sockets (one ICE port per peer), from its media workers' resource lists. */
+const resources = async () => {
+  const workers = await server.media.snapshot();
+  return { udp: workers.reduce((n, w) => n + w.udpSockets, 0) };
 };
 
 describe('a viewer that vanishes without DELETE', () => {
   it('is ended within the RTCP silence timeout, and its port is freed', async () => {
-    const before = resources();
+    const before = await resources();
     const { child, located } = startViewer(`${server.url}/whep/avatars/default`);
     const location = await located;
     expect((await fetch(location)).status).toBe(200);
-    expect(resources().udp).toBeGreaterThan(before.udp);
+    expect((await resources()).udp).toBeGreaterThan(before.udp);
 
     const killedAt = performance.now();
     child.kill('SIGKILL');
@@ -66,8 +66,8 @@ describe('a viewer that vanishes without DELETE', () => {
       sessions: { active: number };
     };
     expect(state.sessions.active).toBe(0);
-    expect(server.registry.size).toBe(0);
+    expect(server.media.size).toBe(0);
     // The peer's ICE socket is closed (a moment after the session ends).
-    await expect.poll(() => resources().udp, { timeout: 3000 }).toBe(before.udp);
+    await expect.poll(async () => (await resources()).udp, { timeout: 3000 }).toBe(before.udp);
   }, 60_000);
 });

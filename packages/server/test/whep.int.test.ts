@@ -71,8 +71,9 @@ function expectCadence(frames: readonly ReceivedFrame[], skippedTicks: number) {
   ).toBeLessThanOrEqual(skippedTicks);
 }
 
-/** Ticks the server's frame clock has skipped so far. */
-const skippedTicks = () => server.registry.clock.skippedTicks;
+/** Ticks the server's frame clocks (one per media worker) have skipped so far. */
+const skippedTicks = async () =>
+  (await server.media.snapshot()).reduce((n, w) => n + w.skippedTicks, 0);
 
 async function connectedClient(opts: { audio?: boolean } = {}) {
   const client = new WhepTestClient(opts);
@@ -98,7 +99,7 @@ describe('WHEP session', () => {
   });
 
   it('streams the idle loop from a keyframe, every frame in order, with playout-delay 0', async () => {
-    const skippedBefore = skippedTicks();
+    const skippedBefore = await skippedTicks();
     const client = await connectedClient();
     try {
       await client.waitForFrames(60);
@@ -110,7 +111,7 @@ describe('WHEP session', () => {
         'pictures not from the idle loop',
       ).toEqual([]);
       expectInOrder(markers); // 60 frames > 50: wraps around the loop's end
-      expectCadence(frames, skippedTicks() - skippedBefore);
+      expectCadence(frames, (await skippedTicks()) - skippedBefore);
       const playoutDelay = frames[0]!.extensions.find((e) =>
         e.payload.equals(Buffer.from([0, 0, 0])),
       );
@@ -121,7 +122,7 @@ describe('WHEP session', () => {
   });
 
   it('switches to speaking and back over the data channel, each as the next frame', async () => {
-    const skippedBefore = skippedTicks();
+    const skippedBefore = await skippedTicks();
     const client = await connectedClient();
     try {
       await client.waitForControlChannel();
@@ -158,7 +159,7 @@ describe('WHEP session', () => {
       expectInOrder(markers.slice(toSpeaking, toIdle));
       expectInOrder(markers.slice(toIdle));
       // The cadence is kept: one RTP frame interval between every two pictures, switch included.
-      expectCadence(frames, skippedTicks() - skippedBefore);
+      expectCadence(frames, (await skippedTicks()) - skippedBefore);
     } finally {
       await client.close();
     }
@@ -241,10 +242,10 @@ describe('WHEP session', () => {
     const client = await connectedClient();
     try {
       await client.waitForFrames(3);
-      const sessionsBefore = server.registry.size;
+      const sessionsBefore = server.media.size;
       const response = await fetch(client.location, { method: 'DELETE' });
       expect(response.status).toBe(200);
-      expect(server.registry.size).toBe(sessionsBefore - 1);
+      expect(server.media.size).toBe(sessionsBefore - 1);
       const received = client.frames.length;
       // Not a synchronisation: an observation window (7 frame periods) in which nothing may arrive
       // but the picture already in flight.

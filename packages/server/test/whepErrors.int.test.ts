@@ -183,7 +183,10 @@ describe('WHEP errors are problem+json with a useful detail', () => {
 describe('limits', () => {
   it('answers 503 with Retry-After beyond maxSessions, and accepts again once a session ends', async () => {
     const small = await startTestServer({ maxSessions: 1, switchWaitFrames: 2 });
-    expect(small.registry.switchWaitFrames).toBe(2); // the setting reaches every session
+    // The setting reaches every media worker, so every session.
+    const workers = await small.media.snapshot();
+    expect(workers.length).toBe(small.media.count);
+    for (const w of workers) expect(w.switchWaitFrames).toBe(2);
     const url = `${small.url}/whep/avatars/default`;
     try {
       const first = await post(url, validOffer);

@@ -59,6 +59,8 @@ export function coerceSetting(key: SettingKey, raw: string, name: string): unkno
     }
     return n;
   }
+  // `workers`: `auto` or a number.
+  if (schema instanceof z.ZodUnion && /^\d+$/.test(raw.trim())) return Number(raw);
   if (schema instanceof z.ZodBoolean) {
     if (raw === 'true' || raw === '1') return true;
     if (raw === 'false' || raw === '0') return false;

@@ -66,6 +66,11 @@ export const ConfigSchema = z
      * 1: every session's frame at the tick, in one burst. See SessionRegistry.ts.
      */
     sendSlices: z.number().int().min(1).max(64).default(4),
+    /**
+     * Media worker threads (sessions, peers, UDP sockets, frame clock): `auto` one per core, a
+     * number pins it. The HTTP front stays on the main thread. See docs/architecture.md.
+     */
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
     /** Sessions this server accepts at once; beyond, new viewers get 503 with Retry-After. */
     maxSessions: z.number().int().min(1).max(100_000).default(500),
     /**

@@ -8,8 +8,7 @@ import type { Config } from '../config/schema.js';
 import { AvatarServerError } from '../lib/errors.js';
 import type { AvatarCatalog } from '../media/AvatarCatalog.js';
 import type { OnDemandAvatars } from '../media/OnDemandAvatars.js';
-import type { SessionFactory } from '../session/SessionFactory.js';
-import type { SessionRegistry } from '../session/SessionRegistry.js';
+import type { MediaPool } from '../workers/MediaPool.js';
 import { avatarsRoutes } from './avatarsRoutes.js';
 import { operatorCheck, requireOperator } from './operatorAccess.js';
 import { type OpsDeps, opsRoutes } from './opsRoutes.js';
@@ -23,8 +22,8 @@ export type AppDeps = Omit<OpsDeps, 'sessions' | 'operatorOnly' | 'defaultAvatar
   /** Every setting, parsed (parseConfig): the defaults come from the schema, nowhere else. */
   config: Config;
   catalog: AvatarCatalog;
-  registry: SessionRegistry;
-  sessions: SessionFactory;
+  /** The media workers that hold the sessions. */
+  media: MediaPool;
   /** Bounds on avatars compiled on request (`/streams` clip pairs, use_ai); unset: unbounded. */
   onDemand?: OnDemandAvatars | undefined;
   /** Folder of the built demo page, served at `/` when present. */
@@ -98,7 +97,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     opsRoutes({
       ...deps,
-      sessions: () => deps.registry.size,
+      sessions: () => deps.media.size,
       defaultAvatar: config.defaultAvatar,
       operatorOnly: requireOperator(config),
     }),
@@ -108,7 +107,7 @@ export function createApp(deps: AppDeps): Express {
     ...deps,
     // One per-IP limiter for both ways of creating a session.
     creationLimit: limitSessionCreation(config.sessionRateLimit),
-    sessionAccess: sessionAccess(deps.sessions, config.sessionRequestRateLimit),
+    sessionAccess: sessionAccess(deps.media, config.sessionRequestRateLimit),
   };
   app.use(whepRoutes(routeDeps));
   app.use(streamsRoutes(routeDeps));

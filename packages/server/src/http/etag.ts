@@ -1,6 +1,5 @@
 import type { Request } from 'express';
 import { AvatarServerError } from '../lib/errors.js';
-import type { Session } from '../session/Session.js';
 
 /**
  * WHEP ETags (draft-ietf-wish-whep §4.4.1): the 201 carries a strong ETag for the session's ICE
@@ -8,15 +7,12 @@ import type { Session } from '../session/Session.js';
  * (docs/whep.md, pitfall 3), so checking is opt-in (config `strictEtags`): then a missing
  * If-Match is 428 and a stale one 412; `*` always matches. DELETE ignores ETags.
  */
-const etags = new WeakMap<Session, string>();
-
-export function newEtag(session: Session, random: string): string {
-  const tag = `"${random}"`;
-  etags.set(session, tag);
-  return tag;
+export function newEtag(random: string): string {
+  return `"${random}"`;
 }
 
-export function checkIfMatch(req: Request, session: Session, strict: boolean) {
+/** `current`: the ETag of the session's 201 (its media worker keeps it with the session). */
+export function checkIfMatch(req: Request, current: string | undefined, strict: boolean) {
   if (!strict) return;
   const given = req.get('if-match');
   if (given === undefined || given.trim() === '') {
@@ -25,7 +21,6 @@ export function checkIfMatch(req: Request, session: Session, strict: boolean) {
       'send If-Match with the ETag of the session (from the 201), or If-Match: *',
     );
   }
-  const current = etags.get(session);
   const tags = given.split(',').map((t) => t.trim());
   if (tags.includes('*') || (current !== undefined && tags.includes(current))) return;
   throw new AvatarServerError(

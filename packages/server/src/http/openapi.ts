@@ -229,6 +229,42 @@ export function openApiDocument(version: string) {
                 ticks: { type: 'integer' },
               },
             },
+            workers: {
+              type: 'array',
+              description:
+                'Each media worker (a thread with its own sessions, frame clock and event loop)',
+              items: {
+                type: 'object',
+                required: ['index', 'sessions', 'restarts', 'lateFrames'],
+                properties: {
+                  index: { type: 'integer' },
+                  sessions: { type: 'integer' },
+                  restarts: { type: 'integer' },
+                  framesSent: { type: 'integer' },
+                  lateFrames: { type: 'integer' },
+                  skippedTicks: { type: 'integer' },
+                  loopDelayMs: {
+                    type: 'object',
+                    properties: {
+                      mean: { type: 'number' },
+                      p50: { type: 'number' },
+                      p99: { type: 'number' },
+                      max: { type: 'number' },
+                    },
+                  },
+                  gc: {
+                    type: 'object',
+                    properties: {
+                      count: { type: 'integer' },
+                      totalMs: { type: 'number' },
+                      maxMs: { type: 'number' },
+                      over10ms: { type: 'integer' },
+                    },
+                  },
+                  heapUsedMb: { type: 'number' },
+                },
+              },
+            },
             switches: { type: 'integer' },
             bytesSent: { type: 'integer' },
             bitrateKbps: { type: 'number' },

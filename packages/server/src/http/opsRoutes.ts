@@ -9,7 +9,7 @@ export type OpsDeps = {
   version: string;
   startedAt: number;
   sessions: () => number;
-  status: () => object;
+  status: () => Promise<object>;
   metrics: Registry;
   /** Lets only operators through (http/operatorAccess.ts): /status and /metrics list sessions. */
   operatorOnly: RequestHandler;
@@ -71,8 +71,8 @@ export function opsRoutes(deps: OpsDeps): Router {
     res.json({ status: 'ready', avatar: checkReady(deps) });
   });
 
-  router.get('/status', deps.operatorOnly, (_req, res) => {
-    res.json(deps.status());
+  router.get('/status', deps.operatorOnly, async (_req, res) => {
+    res.json(await deps.status());
   });
 
   router.get('/metrics', deps.operatorOnly, async (_req, res) => {

@@ -1,6 +1,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { AvatarServerError } from '../lib/errors.js';
-import type { OwnedSession, SessionFactory, SessionOwner } from '../session/SessionFactory.js';
+import type { SessionOwner } from '../session/SessionFactory.js';
+import type { MediaPool } from '../workers/MediaPool.js';
+import { workerOfSession } from '../workers/protocol.js';
 import { bearerToken } from './auth.js';
 import { type RateLimit, RateLimiter } from './rateLimit.js';
 
@@ -13,23 +15,34 @@ export function ownerOf(req: Request, tokensRequired: boolean): SessionOwner {
   return tokensRequired && token !== undefined ? { token } : undefined;
 }
 
+/** A session `sessionAccess` found and let this request control: its id and current ETag. */
+export type SessionRef = { id: string; etag: string };
+
 /** The session `sessionAccess` found for this request. */
-export function ownedSession(res: Response): OwnedSession {
-  return res.locals.owned as OwnedSession;
+export function ownedSession(res: Response): SessionRef {
+  return res.locals.owned as SessionRef;
 }
 
 /**
  * Every request to a session's URLs (GET, PATCH, DELETE, speaking, answer) passes here: the
- * session is found by its id (404), the client's requests to it are rate-limited (per address
+ * session is found by its id (404; the id names the media worker that holds it), the client's requests to it are rate-limited (per address
  * and session, setting `sessionRequestRateLimit`; unknown ids share one bucket per address), and
  * when the server requires tokens, only the token that created the session or its session token
  * is accepted (401).
  */
-export function sessionAccess(sessions: SessionFactory, limit: RateLimit): RequestHandler {
+export function sessionAccess(media: MediaPool, limit: RateLimit): RequestHandler {
   const limiter = limit.perMinute > 0 ? new RateLimiter(limit.perMinute, limit.burst) : undefined;
-  return (req, res, next) => {
+  return async (req, res, next) => {
     const id = String(req.params.sessionId);
-    const owned = sessions.get(id);
+    const token = bearerToken(req);
+    // The owner check runs in the worker, which holds the hashes of the owning tokens.
+    const access =
+      workerOfSession(id) === undefined
+        ? undefined
+        : await media
+            .session('access', { session: id, ...(token === undefined ? {} : { token }) })
+            .catch(() => undefined);
+    const owned = access?.found ? access : undefined;
     const wait = limiter?.take(`${req.ip ?? 'unknown'} ${owned ? id : '?'}`) ?? 0;
     if (wait > 0) {
       return next(
@@ -41,7 +54,7 @@ export function sessionAccess(sessions: SessionFactory, limit: RateLimit): Reque
       );
     }
     if (!owned) return next(AvatarServerError.sessionNotFound(id));
-    if (!owned.ownedBy(bearerToken(req))) {
+    if (!owned.allowed) {
       return next(
         new AvatarServerError(
           'unauthorized',
@@ -49,7 +62,7 @@ export function sessionAccess(sessions: SessionFactory, limit: RateLimit): Reque
         ),
       );
     }
-    res.locals.owned = owned;
+    res.locals.owned = { id, etag: owned.etag } satisfies SessionRef;
     next();
   };
 }

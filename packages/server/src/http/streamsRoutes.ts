@@ -66,8 +66,8 @@ export function streamsRoutes(deps: StreamsDeps): Router {
     const avatar = await avatarFor(deps, parsed.data);
     ensureCapacity(deps);
     const base = baseUrl(req, config);
-    const { owned, offer } = await asHttp(
-      deps.sessions.offer(avatar, ownerOf(req, tokensRequired(config))),
+    const owned = await asHttp(
+      deps.media.create(avatar, undefined, ownerOf(req, tokensRequired(config))?.token),
     );
     const { id } = owned;
     const url = sessionUrl(base, id);
@@ -78,7 +78,7 @@ export function streamsRoutes(deps: StreamsDeps): Router {
         id,
         session_id: id,
         avatar: avatar.id,
-        offer: { type: 'offer', sdp: offer },
+        offer: { type: 'offer', sdp: owned.sdp },
         ice_servers: config.iceServers,
         urls: {
           answer: `${base}/streams/${id}/answer/${owned.answerKey}`,
@@ -93,10 +93,10 @@ export function streamsRoutes(deps: StreamsDeps): Router {
   router.post(
     '/streams/:sessionId/answer/:answerKey',
     deps.sessionAccess,
-    (req, res, next) => {
-      if (!ownedSession(res).answerKeyMatches(String(req.params.answerKey))) {
-        throw noAnswerHere();
-      }
+    async (req, res, next) => {
+      const key = String(req.params.answerKey);
+      const session = ownedSession(res).id;
+      if (!(await deps.media.session('answerKeyMatches', { session, key }))) throw noAnswerHere();
       next();
     },
     express.text({ type: 'application/sdp', limit: '128kb' }),
@@ -116,7 +116,7 @@ export function streamsRoutes(deps: StreamsDeps): Router {
           'send the answer as JSON {"type": "answer", "sdp": "v=0..."} or as application/sdp',
         );
       }
-      await asHttp(owned.acceptAnswer(sdp));
+      await asHttp(deps.media.session('acceptAnswer', { session: owned.id, sdp }));
       res.json({ id: owned.id, session_id: owned.id, state: 'answered' });
     },
   );

@@ -1,14 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import express, { type RequestHandler, type Router } from 'express';
 import type { Config } from '../config/schema.js';
 import { AvatarServerError } from '../lib/errors.js';
 import type { AvatarCatalog } from '../media/AvatarCatalog.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
-import type { SessionFactory } from '../session/SessionFactory.js';
-import type { SessionRegistry } from '../session/SessionRegistry.js';
 import { parseSdpFragment } from '../webrtc/trickle.js';
+import type { MediaPool } from '../workers/MediaPool.js';
 import { checkAvatarAllowed, requireToken, tokensRequired } from './auth.js';
-import { checkIfMatch, newEtag } from './etag.js';
+import { checkIfMatch } from './etag.js';
 import { asHttp, readyAvatar } from './httpErrors.js';
 import { ownedSession, ownerOf } from './sessionAccess.js';
 import { baseUrl, sessionUrl } from './sessionUrls.js';
@@ -19,9 +17,8 @@ export type IceServer = { urls: string | string[]; username?: string; credential
 export type RouteDeps = {
   config: Config;
   catalog: AvatarCatalog;
-  registry: SessionRegistry;
-  /** Creates sessions with their peers and finds them again (session/SessionFactory.ts). */
-  sessions: SessionFactory;
+  /** The media workers: creates sessions and reaches them by id (workers/MediaPool.ts). */
+  media: MediaPool;
   /** The per-IP limit on session creation, one for WHEP and `/streams` together. */
   creationLimit: RequestHandler;
   /** Finds the session of a session URL, rate-limits its requests, checks its owner. */
@@ -39,9 +36,9 @@ function methodNotAllowed(allow: string[]) {
 }
 
 /** 503 with Retry-After once the server holds `maxSessions` (WHEP and `/streams` alike). */
-export function ensureCapacity(deps: Pick<RouteDeps, 'registry' | 'config'>) {
+export function ensureCapacity(deps: Pick<RouteDeps, 'media' | 'config'>) {
   const max = deps.config.maxSessions;
-  if (deps.registry.size >= max) {
+  if (deps.media.size >= max) {
     throw new AvatarServerError(
       'server_busy',
       `this server is at its limit of ${max} sessions; retry shortly or use another node`,
@@ -114,17 +111,17 @@ export function whepRoutes(deps: RouteDeps): Router {
         ensureCapacity(deps);
         const base = baseUrl(req, config);
         const offer = typeof req.body === 'string' ? req.body : '';
-        const { owned, answer } = await asHttp(
-          deps.sessions.answer(avatar, offer, ownerOf(req, tokensRequired(config))),
+        const created = await asHttp(
+          deps.media.create(avatar, { offer }, ownerOf(req, tokensRequired(config))?.token),
         );
         res
           .status(201)
-          .set('Location', sessionUrl(base, owned.id))
-          .set('ETag', newEtag(owned.session, randomBytes(8).toString('hex')))
+          .set('Location', sessionUrl(base, created.id))
+          .set('ETag', created.etag)
           .set('Accept-Patch', 'application/trickle-ice-sdpfrag');
         const links = iceServerLinks(config.iceServers);
         if (links.length) res.set('Link', links);
-        res.type('application/sdp').send(answer);
+        res.type('application/sdp').send(created.sdp);
       },
     )
     // WHEP -03 §4.1: GET is 2xx without a body; -04 recommends HEAD 200 with the SDP type.
@@ -139,18 +136,23 @@ export function whepRoutes(deps: RouteDeps): Router {
 
   router
     .route('/whep/sessions/:sessionId')
-    .get(deps.sessionAccess, (_req, res) => {
-      const { session } = ownedSession(res);
+    .get(deps.sessionAccess, async (_req, res) => {
+      const { id } = ownedSession(res);
+      const view = await deps.media.session('get', { session: id });
+      if (!view) throw AvatarServerError.sessionNotFound(id);
       res.json({
-        id: session.id,
-        avatar: session.avatarId,
-        speaking: session.speaking,
-        cursor: session.cursor,
-        stats: session.stats,
+        id: view.id,
+        avatar: view.avatar,
+        speaking: view.speaking,
+        cursor: view.cursor,
+        stats: view.stats,
       });
     })
-    .delete(deps.sessionAccess, (_req, res) => {
-      ownedSession(res).session.close('deleted by client');
+    .delete(deps.sessionAccess, async (_req, res) => {
+      await deps.media.session('delete', {
+        session: ownedSession(res).id,
+        reason: 'deleted by client',
+      });
       res.status(200).end();
     })
     .patch(
@@ -167,8 +169,9 @@ export function whepRoutes(deps: RouteDeps): Router {
       sdpBody,
       async (req, res) => {
         const owned = ownedSession(res);
-        checkIfMatch(req, owned.session, config.strictEtags);
-        await owned.addCandidates(parseSdpFragment(typeof req.body === 'string' ? req.body : ''));
+        checkIfMatch(req, owned.etag, config.strictEtags);
+        const fragment = parseSdpFragment(typeof req.body === 'string' ? req.body : '');
+        await deps.media.session('addCandidates', { session: owned.id, ...fragment });
         res.status(204).end();
       },
     )
@@ -183,8 +186,9 @@ export function whepRoutes(deps: RouteDeps): Router {
       deps.sessionAccess,
       express.json({ limit: BODY_LIMIT, type: () => true }),
       async (req, res) => {
-        const receivedAt = performance.now();
-        const { session } = ownedSession(res);
+        // On the epoch scale: the worker's performance clock has another origin.
+        const receivedAt = performance.timeOrigin + performance.now();
+        const { id } = ownedSession(res);
         const speaking = (req.body as { speaking?: unknown } | undefined)?.speaking;
         if (typeof speaking !== 'boolean') {
           throw new AvatarServerError(
@@ -192,11 +196,14 @@ export function whepRoutes(deps: RouteDeps): Router {
             'send a JSON body {"speaking": true} or {"speaking": false}',
           );
         }
-        res.json(await session.setSpeaking(speaking, receivedAt));
+        res.json(await deps.media.session('speaking', { session: id, speaking, receivedAt }));
       },
     )
-    .get(deps.sessionAccess, (_req, res) => {
-      res.json({ speaking: ownedSession(res).session.speaking });
+    .get(deps.sessionAccess, async (_req, res) => {
+      const { id } = ownedSession(res);
+      const view = await deps.media.session('get', { session: id });
+      if (!view) throw AvatarServerError.sessionNotFound(id);
+      res.json({ speaking: view.speaking });
     })
     // A CORS preflight (a page on another origin posting JSON, with a token): cors() set the
     // headers; without this it was a 405 and the browser refused the switch.

@@ -1,14 +1,15 @@
 import { basename } from 'node:path';
 import type { AvatarCatalog } from '../media/AvatarCatalog.js';
 import type { EncoderChoice } from '../media/chooseEncoder.js';
-import type { SessionRegistry } from '../session/SessionRegistry.js';
+import { emptySessionStats } from '../session/Session.js';
+import type { MediaPool } from '../workers/MediaPool.js';
 import type { BitrateMeter } from './bitrate.js';
 
 export type StatusSources = {
   version: string;
   startedAt: number;
   catalog: AvatarCatalog;
-  registry: SessionRegistry;
+  media: MediaPool;
   encoder: EncoderChoice;
   ffmpeg: { path: string; source: string };
   bitrate: BitrateMeter;
@@ -17,10 +18,19 @@ export type StatusSources = {
 
 /**
  * `GET /status`: everything an operator checks with `curl | jq` — avatars and their compile
- * state, the encoder and whether NVENC worked, sessions, frames sent and late, bitrate, memory.
+ * state, the encoder and whether NVENC worked, sessions, frames sent and late, bitrate, memory;
+ * the media workers added up, and each one on its own (`workers`).
  */
-export function buildStatus(s: StatusSources) {
-  const totals = s.registry.totals();
+export async function buildStatus(s: StatusSources) {
+  const workers = await s.media.snapshot();
+  const totals = emptySessionStats();
+  for (const w of workers) {
+    for (const key of Object.keys(totals) as Array<keyof typeof totals>) {
+      totals[key] += w.totals[key];
+    }
+  }
+  const sum = (read: (w: (typeof workers)[number]) => number) =>
+    workers.reduce((n, w) => n + read(w), 0);
   const memory = process.memoryUsage();
   const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
   const avatars = s.catalog.list().map((a) =>
@@ -51,23 +61,36 @@ export function buildStatus(s: StatusSources) {
       ffmpegSource: s.ffmpeg.source,
     },
     sessions: {
-      active: s.registry.size,
+      active: sum((w) => w.sessions.length),
       max: s.maxSessions,
-      created: s.registry.created,
-      list: s.registry.list().map((session) => ({
-        id: session.id,
-        avatar: session.avatarId,
-        speaking: session.speaking,
-        ageSeconds: Math.round((Date.now() - session.createdAt) / 1000),
-        framesSent: session.stats.framesSent,
-      })),
+      created: s.media.created,
+      list: workers
+        .flatMap((w) => w.sessions)
+        .map((session) => ({
+          id: session.id,
+          avatar: session.avatar,
+          speaking: session.speaking,
+          ageSeconds: Math.round((Date.now() - session.createdAt) / 1000),
+          framesSent: session.stats.framesSent,
+        })),
     },
     frames: {
       sent: totals.framesSent,
-      late: s.registry.lateFrames,
-      lateTicks: s.registry.lateTicks,
-      ticks: s.registry.ticks,
+      late: sum((w) => w.lateFrames),
+      lateTicks: sum((w) => w.lateTicks),
+      ticks: sum((w) => w.ticks),
     },
+    workers: workers.map((w) => ({
+      index: w.index,
+      sessions: w.sessions.length,
+      restarts: w.restarts,
+      framesSent: w.totals.framesSent,
+      lateFrames: w.lateFrames,
+      skippedTicks: w.skippedTicks,
+      loopDelayMs: w.loopDelayMs,
+      gc: w.gc,
+      heapUsedMb: mb(w.heapUsedBytes),
+    })),
     switches: totals.switches,
     bytesSent: totals.bytesSent,
     bitrateKbps: s.bitrate.kbps,
@@ -82,4 +105,4 @@ export function buildStatus(s: StatusSources) {
   };
 }
 
-export type Status = ReturnType<typeof buildStatus>;
+export type Status = Awaited<ReturnType<typeof buildStatus>>;

@@ -1,6 +1,7 @@
 import { mediaLogger } from '../lib/logger.js';
 import { type CompiledAvatar, LOOP_NAMES, type LoopName } from '../media/compiledAvatar.js';
 import { packetizeAccessUnit } from './h264Packetizer.js';
+import { type SharedAvatar, shareAvatar } from './sharedAvatar.js';
 
 /** One picture, ready to send: RTP payloads in order (the last one carries the marker bit). */
 export type PacketizedFrame = {
@@ -29,6 +30,8 @@ export type PacketizedAvatar = {
   cuts: Record<LoopName, readonly number[]>;
   /** cutRatios[loop][i]: how visible that cut is; lower is better. */
   cutRatios: Record<LoopName, readonly number[]>;
+  /** The same avatar as media workers receive it: payloads in one SharedArrayBuffer. */
+  shared?: SharedAvatar;
 };
 
 export function packetizeAvatar(avatar: CompiledAvatar, maxPayload: number): PacketizedAvatar {
@@ -69,12 +72,13 @@ export function packetizeAvatar(avatar: CompiledAvatar, maxPayload: number): Pac
       'avatar packetized',
     );
   }
-  return {
+  // Payloads in shared memory from the start: every media worker reads these same bytes.
+  return shareAvatar({
     id: avatar.id,
     fps: avatar.fps,
     size: avatar.size,
     loops,
     cuts: avatar.cuts,
     cutRatios: avatar.cutRatios,
-  };
+  }).avatar;
 }

@@ -67,7 +67,8 @@ const RTP_CLOCK = 90_000;
  * session, keeping one frame per tick and the cadence intact.
  */
 export class Session extends EventEmitter<SessionEvents> {
-  readonly id = randomBytes(16).toString('base64url');
+  /** 128 random bits (base64url), after `idPrefix` (the media worker that holds the session). */
+  readonly id: string;
   readonly createdAt = Date.now();
   readonly stats: SessionStats = emptySessionStats();
   #avatar: PacketizedAvatar;
@@ -92,9 +93,10 @@ export class Session extends EventEmitter<SessionEvents> {
     avatar: PacketizedAvatar,
     clock: FrameClock,
     sender: VideoSender,
-    options: { switchWaitFrames?: number; logger?: Logger } = {},
+    options: { switchWaitFrames?: number; logger?: Logger; idPrefix?: string } = {},
   ) {
     super();
+    this.id = (options.idPrefix ?? '') + randomBytes(16).toString('base64url');
     this.#switchWaitFrames = options.switchWaitFrames ?? 0;
     this.#avatar = avatar;
     this.#clock = clock;

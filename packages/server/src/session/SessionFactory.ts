@@ -52,6 +52,8 @@ export class OwnedSession {
   readonly answerKey: string | undefined;
   /** A token for this session only, returned with the 201 when the server requires tokens. */
   readonly sessionToken: string | undefined;
+  /** The WHEP ETag of the 201 (draft-ietf-wish-whep §4.4.1), checked by a strict PATCH. */
+  readonly etag = `"${randomBytes(8).toString('hex')}"`;
   #peer: ViewerPeer;
   /** SHA-256 of the tokens that control this session; empty: the URL alone does. */
   #owners: Buffer[];

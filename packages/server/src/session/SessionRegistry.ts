@@ -61,6 +61,8 @@ export class SessionRegistry {
   #lastLateTick = -1;
 
   #onError: (err: unknown, session: Session) => void;
+  /** Starts every session id: names the media worker that holds this registry. */
+  #idPrefix: string;
 
   /** Frames a speaking change may wait for a better cut (config `switchWaitFrames`), per session. */
   readonly switchWaitFrames: number;
@@ -71,8 +73,9 @@ export class SessionRegistry {
     clock: FrameClock,
     onError: (err: unknown, session: Session) => void = () => {},
     /** Settings `switchWaitFrames` and `sendSlices`; their defaults come from the config schema. */
-    options: { switchWaitFrames?: number; sendSlices?: number } = {},
+    options: { switchWaitFrames?: number; sendSlices?: number; idPrefix?: string } = {},
   ) {
+    this.#idPrefix = options.idPrefix ?? '';
     this.#clock = clock;
     this.#onError = onError;
     this.switchWaitFrames = options.switchWaitFrames ?? CONFIG_DEFAULTS.switchWaitFrames;
@@ -156,6 +159,7 @@ export class SessionRegistry {
   open(avatar: PacketizedAvatar, sender: VideoSender): Session {
     const session = new Session(avatar, this.#clock, sender, {
       switchWaitFrames: this.switchWaitFrames,
+      idPrefix: this.#idPrefix,
     });
     this.add(session);
     return session;

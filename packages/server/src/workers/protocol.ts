@@ -1,0 +1,160 @@
+import { AvatarServerError, type ErrorCode } from '../lib/errors.js';
+import type { LoopName } from '../media/compiledAvatar.js';
+import type { SharedAvatar } from '../rtp/sharedAvatar.js';
+import type { Cursor } from '../session/cursor.js';
+import type { SessionStats, SpeakingChange } from '../session/Session.js';
+import type { SliceReport } from '../session/SessionRegistry.js';
+import type { RemoteCandidate } from '../session/viewerPeer.js';
+import type { IceOptions } from '../webrtc/AvatarPeer.js';
+import { OfferError } from '../webrtc/offer.js';
+
+/**
+ * The messages between the HTTP front (main thread) and a media worker (worker_threads). The
+ * front parses, authenticates and rate-limits requests; the worker owns sessions, peers, sockets
+ * and the frame clock. Every request carries a number and gets one reply with that number; the
+ * worker also sends events (session counts, switches, load, log lines) on its own.
+ */
+
+/** What a worker needs to start: its index (it starts every session id) and its settings. */
+export type WorkerSettings = {
+  index: number;
+  ice: IceOptions;
+  fps: number;
+  switchWaitFrames: number;
+  sendSlices: number;
+  handshakeTimeoutMs: number;
+  receiverSilenceTimeoutMs: number;
+  logLevel: string;
+  /** Send a `slice` event after every send slice (the capacity benchmark's late-frame count). */
+  reportSlices?: boolean;
+};
+
+/** A session as `GET /whep/sessions/:id` shows it. */
+export type SessionView = {
+  id: string;
+  avatar: string;
+  speaking: boolean;
+  cursor: Cursor;
+  stats: SessionStats;
+  createdAt: number;
+};
+
+/** What the front may know of a session before acting on it (http/sessionAccess.ts). */
+export type Access = { found: false } | { found: true; allowed: boolean; etag: string };
+
+/** One worker's counters, for /status and /metrics. */
+export type WorkerSnapshot = {
+  index: number;
+  sessions: SessionView[];
+  created: number;
+  totals: SessionStats;
+  lateFrames: number;
+  lateTicks: number;
+  ticks: number;
+  skippedTicks: number;
+  switchWaitFrames: number;
+  /** Event-loop delay of the worker since it started or `resetLoopStats` (perf_hooks), ms. */
+  loopDelayMs: { mean: number; p50: number; p99: number; max: number };
+  /** Garbage-collection pauses of the worker since it started or `resetLoopStats`. */
+  gc: { count: number; totalMs: number; maxMs: number; over10ms: number };
+  heapUsedBytes: number;
+  /** UDP sockets open in the worker (one ICE port per peer): a leak shows here. */
+  udpSockets: number;
+};
+
+/** A created session: its id (naming the worker), its secrets, and the SDP to send back. */
+export type Created = {
+  id: string;
+  sdp: string;
+  etag: string;
+  answerKey: string | undefined;
+  sessionToken: string | undefined;
+};
+
+/** Each request: its arguments and what its reply carries. */
+export type Ops = {
+  /** WHEP: answer the viewer's offer with a new session on `avatar` (sent before, see `avatar`). */
+  answer: { args: { avatar: string; offer: string; ownerToken?: string }; result: Created };
+  /** `/streams`: a new session and our offer. */
+  offer: { args: { avatar: string; ownerToken?: string }; result: Created };
+  access: { args: { session: string; token?: string }; result: Access };
+  answerKeyMatches: { args: { session: string; key: string }; result: boolean };
+  acceptAnswer: { args: { session: string; sdp: string }; result: null };
+  addCandidates: {
+    args: { session: string; ufrag: string | undefined; candidates: RemoteCandidate[] };
+    result: null;
+  };
+  /** `receivedAt`: when the request reached the front, ms since the epoch (threads differ in origin). */
+  speaking: {
+    args: { session: string; speaking: boolean; receivedAt: number };
+    result: SpeakingChange;
+  };
+  get: { args: { session: string }; result: SessionView | null };
+  /** Ends the session; replies with its final counters. */
+  delete: { args: { session: string; reason: string }; result: SessionStats };
+  snapshot: { args: Record<string, never>; result: Omit<WorkerSnapshot, 'index'> };
+  closeAll: { args: { reason: string }; result: null };
+  /** Starts a new measuring window for the loop-delay and GC figures (benchmarks). */
+  resetLoopStats: { args: Record<string, never>; result: null };
+};
+export type Op = keyof Ops;
+
+export type FrontMessage =
+  | { type: 'request'; id: number; op: Op; args: unknown }
+  /** A compiled avatar, its payloads in shared memory: sent to a worker before its first session. */
+  | { type: 'avatar'; avatar: SharedAvatar }
+  /**
+   * The worker has no session left on this avatar: drop it (sessions keep their own reference),
+   * so an avatar the catalog evicts is not kept alive by a worker. Sent again before the next one.
+   */
+  | { type: 'forget'; avatar: string };
+
+export type WorkerMessage =
+  | { type: 'reply'; id: number; ok: true; value: unknown }
+  | { type: 'reply'; id: number; ok: false; error: WireError }
+  /**
+   * After every session added or ended: the front places new sessions by these counts; `avatars`
+   * counts the open sessions of each avatar (what the on-demand compile bounds must not evict).
+   */
+  | { type: 'sessions'; active: number; created: number; avatars: Record<string, number> }
+  | { type: 'switched'; loop: LoopName; latencyMs: number }
+  /** With `reportSlices`: one slice of a tick was sent (times on the worker's clock). */
+  | { type: 'slice'; report: SliceReport }
+  /** Once a second: what the bitrate meter samples. */
+  | { type: 'load'; bytesSent: number }
+  /** A log line of the worker's pino logger, re-logged by the front's logger. */
+  | { type: 'log'; line: string };
+
+/** An error as it crosses the thread boundary, so the front answers with the same problem. */
+export type WireError =
+  | { kind: 'avatar'; code: ErrorCode; message: string; extra: AvatarServerError['extra'] }
+  | { kind: 'offer'; offerKind: OfferError['kind']; message: string }
+  | { kind: 'other'; message: string };
+
+export function toWire(err: unknown): WireError {
+  if (err instanceof AvatarServerError) {
+    return { kind: 'avatar', code: err.code, message: err.message, extra: err.extra };
+  }
+  if (err instanceof OfferError)
+    return { kind: 'offer', offerKind: err.kind, message: err.message };
+  return { kind: 'other', message: err instanceof Error ? err.message : String(err) };
+}
+
+export function fromWire(err: WireError): Error {
+  if (err.kind === 'avatar') return new AvatarServerError(err.code, err.message, err.extra);
+  if (err.kind === 'offer') return new OfferError(err.offerKind, err.message);
+  return new Error(err.message);
+}
+
+/**
+ * A session id is `w<worker index>-` and 128 random bits (22 base64url characters): the front reads
+ * the worker from the id itself, so no table maps sessions to workers (and none can be lost).
+ * The prefix adds to the id; the unguessable part is the same 128 bits as before.
+ */
+export const sessionIdPrefix = (index: number) => `w${index}-`;
+
+/** The worker index an id names, or undefined for an id no worker could have made. */
+export function workerOfSession(id: string): number | undefined {
+  const m = /^w(\d{1,4})-[A-Za-z0-9_-]{22}$/.exec(id);
+  return m ? Number(m[1]) : undefined;
+}
