@@ -67,6 +67,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
   let blocked = false;
   let unGesture: (() => void) | undefined;
   let finalStats: AvatarStats | undefined;
+  let lostStats: AvatarStats | undefined;
   let expired = false;
   const maxReconnectMs = options.maxReconnectMs ?? MAX_RECONNECT_MS;
   const policy = giveUpAfter(backoffPolicy(), maxReconnectMs, () => {
@@ -85,11 +86,11 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     const p = await openPeer(url, token, servers, signal, (w) => events.emit('waiting', w));
     linked = p.linked;
     if (closing) {
-      void dropPeer(p, token);
+      void dropPeer(p);
       throw new AvatarError('closed', 'closed');
     }
     peer = p;
-    control = createControl(p.dc, p.sessionUrl, token);
+    control = createControl(p.dc, p.sessionUrl, p.token);
     confirmed = blocked = false;
     watchPeer(p.pc, p.dc, () => lost(p));
     video.srcObject = new MediaStream(p.pc.getReceivers().map((r) => r.track));
@@ -116,7 +117,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
         }),
       ]);
     } catch (err) {
-      void dropPeer(p, token);
+      void dropPeer(p);
       throw err;
     }
   }
@@ -130,7 +131,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     setTimeout(() => {
       if (closing) return;
       events.emit('ready');
-      if (blocked && video.paused) events.emit('autoplayblocked');
+      if (blocked) events.emit('autoplayblocked');
     });
   }
 
@@ -158,9 +159,14 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     if (p !== peer || closing) return;
     // Not connected yet: the attempt in progress fails (and is retried, or createAvatar rejects).
     if (state !== 'connected') return failAttempt?.(new AvatarError('network', 'connection lost'));
+    // Its last figures are read first: getStats() after a final give-up reports them.
+    const last = stats();
     setState('reconnecting');
     control?.fail();
-    void dropPeer(p, token);
+    void last.then((s) => {
+      lostStats = s;
+      return dropPeer(p);
+    });
     void recover();
   }
 
@@ -197,7 +203,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     () => state === 'connected',
     () => lost(peer!),
   );
-  const onHide = () => peer && void dropPeer(peer, token);
+  const onHide = () => peer && void dropPeer(peer);
   addEventListener('pagehide', onHide);
 
   /**
@@ -211,11 +217,10 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     const last = peer && state === 'connected' ? stats() : undefined;
     // Set first: a listener called below (statechange, disconnected) may call close() again.
     closing = (async () => {
-      await last?.catch(() => {});
-      finalStats = { ...((await last) ?? (await stats())), state: 'closed' };
+      finalStats = { ...((await last) ?? lostStats ?? (await stats())), state: 'closed' };
       video.srcObject = null;
       if (created) video.remove();
-      if (peer) await dropPeer(peer, token);
+      if (peer) await dropPeer(peer);
     })();
     abort.abort();
     options.signal?.removeEventListener('abort', onAbort);

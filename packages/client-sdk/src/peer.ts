@@ -9,6 +9,8 @@ export type Peer = {
   sessionUrl: string;
   /** The server's `Link` ICE servers, usable by the next connection's configuration. */
   linked: RTCIceServer[];
+  /** The token that created the session: the only one the server accepts on its URLs. */
+  token: TokenSource;
   /** Set once the peer is closed and its session deleted (see dropPeer). */
   gone?: Promise<void>;
 };
@@ -62,18 +64,18 @@ export async function openPeer(
       if (linked.length)
         pc.setConfiguration({ ...pc.getConfiguration(), iceServers: [...iceServers, ...linked] });
     } catch {}
-    return { pc, dc, sessionUrl: answer.sessionUrl, linked };
+    return { pc, dc, sessionUrl: answer.sessionUrl, linked, token: answer.token };
   } catch (err) {
     pc.close();
-    if (answer) void deleteSession(answer.sessionUrl, token);
+    if (answer) void deleteSession(answer.sessionUrl, answer.token);
     throw err;
   }
 }
 
 /** Closes a peer and deletes its session, once; resolves when the DELETE is answered. */
-export function dropPeer(p: Peer, token: TokenSource): Promise<void> {
+export function dropPeer(p: Peer): Promise<void> {
   p.pc.close();
-  p.gone ??= deleteSession(p.sessionUrl, token);
+  p.gone ??= deleteSession(p.sessionUrl, p.token);
   return p.gone;
 }
 

@@ -8,8 +8,9 @@ export type AvatarOptions = {
   /** The `<video>` to play in, or an element to create one in. */
   video: HTMLVideoElement | HTMLElement;
   /**
-   * Sent as `Authorization: Bearer <token>` on every request. A function is called for every
-   * (re)connect and control request, so short-lived signed tokens can be refreshed.
+   * Sent as `Authorization: Bearer <token>`. A function is called for every (re)connect, so
+   * short-lived signed tokens are refreshed; a session's own requests (speaking, DELETE) send the
+   * token that created it, the only one the server accepts there (it does not expire for them).
    */
   token?: string | (() => string | Promise<string>) | undefined;
   /**

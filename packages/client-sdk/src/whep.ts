@@ -1,18 +1,26 @@
 import { AvatarError } from './errors.js';
 import type { AvatarWait } from './types.js';
 
-/** What a WHEP POST gives back. */
-export type WhepAnswer = { sdp: string; sessionUrl: string; iceServers: RTCIceServer[] };
+/**
+ * What a WHEP POST gives back, with the token that created the session: the server lets only that
+ * token use the session's URLs, so later requests send it, not a refreshed one.
+ */
+export type WhepAnswer = {
+  sdp: string;
+  sessionUrl: string;
+  iceServers: RTCIceServer[];
+  token: TokenSource;
+};
 
 /** Longest Retry-After we honour before giving up (the server says how long a compile takes). */
 const MAX_WAIT_MS = 60_000;
 
-/** Where a request's bearer token comes from: asked again for every request, so it may rotate. */
+/** Where a request's bearer token comes from: asked again for every new session, so it may rotate. */
 export type TokenSource = () => Promise<string | undefined>;
 
 /**
- * A TokenSource from the `token` option: a fixed string, or a function called for every request
- * (so short-lived signed tokens are refreshed). A throwing function fails that request as `network`
+ * A TokenSource from the `token` option: a fixed string, or a function called for every
+ * connection attempt (so short-lived signed tokens are refreshed). A throwing function fails that request as `network`
  * (a reconnect tries again), never with a raw error.
  */
 export function tokenSource(
@@ -90,14 +98,17 @@ export async function postOffer(
   let progressed = -1;
   for (;;) {
     if (signal?.aborted) throw aborted();
-    const sent = headers(token, 'application/sdp').then((h) =>
+    // Asked once per POST (a function token is refreshed here); the session keeps this one.
+    const value = await token();
+    const own: TokenSource = async () => value;
+    const sent = headers(own, 'application/sdp').then((h) =>
       fetch(url, { method: 'POST', headers: h, body: sdp }),
     );
     const res = await new Promise<Response>((resolve, reject) => {
       const abort = () => {
         reject(aborted());
         void sent
-          .then((r) => (r.status === 201 ? deleteSession(sessionOf(r, url), token) : undefined))
+          .then((r) => (r.status === 201 ? deleteSession(sessionOf(r, url), own) : undefined))
           .catch(noop);
       };
       signal?.addEventListener('abort', abort, { once: true });
@@ -117,6 +128,7 @@ export async function postOffer(
         sdp: await res.text(),
         sessionUrl,
         iceServers: parseIceLinks(res.headers.get('Link')),
+        token: own,
       };
     }
     const error = await responseError(res);
