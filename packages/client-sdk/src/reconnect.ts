@@ -8,7 +8,7 @@ export type ReconnectContext = {
   /** Time since the connection was lost. */
   elapsedMs: number;
   /** Why the last attempt failed (none before the first). */
-  error?: AvatarError;
+  error?: AvatarError | undefined;
 };
 
 /** How long to wait before the next attempt, or `null` to give up (the avatar closes). */
