@@ -68,6 +68,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
   let unGesture: (() => void) | undefined;
   let finalStats: AvatarStats | undefined;
   let lostStats: AvatarStats | undefined;
+  let stream: MediaStream | undefined;
   let expired = false;
   const maxReconnectMs = options.maxReconnectMs ?? MAX_RECONNECT_MS;
   const policy = giveUpAfter(backoffPolicy(), maxReconnectMs, () => {
@@ -93,7 +94,8 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     control = createControl(p.dc, p.sessionUrl, p.token);
     confirmed = blocked = false;
     watchPeer(p.pc, p.dc, () => lost(p));
-    video.srcObject = new MediaStream(p.pc.getReceivers().map((r) => r.track));
+    stream = new MediaStream(p.pc.getReceivers().map((r) => r.track));
+    video.srcObject = stream;
     const shown = new Promise<void>((resolve) => {
       void frames.nextFrame().then(resolve);
       // A background tab may present no frame at all (no rVFC callback): one received will do.
@@ -218,7 +220,8 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     // Set first: a listener called below (statechange, disconnected) may call close() again.
     closing = (async () => {
       finalStats = { ...((await last) ?? lostStats ?? (await stats())), state: 'closed' };
-      video.srcObject = null;
+      // Only its own: another avatar (a React remount) may already play in this element.
+      if (video.srcObject === stream) video.srcObject = null;
       if (created) video.remove();
       if (peer) await dropPeer(peer);
     })();
