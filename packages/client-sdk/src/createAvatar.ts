@@ -96,10 +96,11 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     watchPeer(p.pc, p.dc, () => lost(p));
     stream = new MediaStream(p.pc.getReceivers().map((r) => r.track));
     video.srcObject = stream;
+    let settled = false;
     const shown = new Promise<void>((resolve) => {
       void frames.nextFrame().then(resolve);
       // A background tab may present no frame at all (no rVFC callback): one received will do.
-      void frameReceived(p.pc, signal).then(resolve, () => {});
+      void frameReceived(p.pc, signal, () => settled).then(resolve, () => {});
       video.play().catch((err: Error) => {
         if (err.name !== 'NotAllowedError') return;
         // Paused until a gesture: no frame is shown, but the session works. Reported once connected.
@@ -108,6 +109,8 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
         unGesture = onGesture(() => void video.play().catch(() => {}));
         void loaded(video).then(resolve);
       });
+    }).finally(() => {
+      settled = true;
     });
     try {
       // Before the first frame the server starts the session in the asked-for loop directly.
@@ -335,10 +338,15 @@ function gaveUp(cause: AvatarError, maxMs: number): AvatarError {
  * Resolves once the receiver has decoded a frame while the page is hidden: a background tab may
  * never run requestVideoFrameCallback, so "on screen" cannot be the test there.
  */
-async function frameReceived(pc: RTCPeerConnection, signal: AbortSignal): Promise<void> {
+async function frameReceived(
+  pc: RTCPeerConnection,
+  signal: AbortSignal,
+  settled: () => boolean,
+): Promise<void> {
   for (;;) {
     await sleep(HIDDEN_POLL_MS, signal);
-    if (pc.connectionState === 'closed') throw new AvatarError('closed', 'closed');
+    // Shown by other means, or failed: stop polling.
+    if (settled() || pc.connectionState === 'closed') throw new AvatarError('closed', 'closed');
     if (document.visibilityState !== 'hidden') continue;
     let decoded = 0;
     (await pc.getStats().catch(() => undefined))?.forEach((s) => {
