@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 const dist = new URL('../dist/', import.meta.url);
 /**
  * A few kilobytes, an order of magnitude under hosted-avatar SDKs. It was 5 KB until the lifecycle
- * events, token refresh, clean teardown and option checks came (5104 → 6221 bytes measured for
+ * events, token refresh, clean teardown and option checks came (5104 → 6249 bytes measured for
  * avatar.mjs with `gzip -9`): 6.5 KB keeps a margin, not room for another feature unnoticed.
  */
 const BUDGET = 6.5 * 1024;
