@@ -25,8 +25,16 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Other clips and cache than globalSetup's; `compiled: false` returns while it still compiles. */
-export type ServerOptions = { videosDir?: string; cacheDir?: string; compiled?: boolean };
+/**
+ * Other clips and cache than globalSetup's; `compiled: false` returns while it still compiles;
+ * `env`: more settings (e.g. AVATAR_TOKEN_SECRET).
+ */
+export type ServerOptions = {
+  videosDir?: string;
+  cacheDir?: string;
+  compiled?: boolean;
+  env?: Record<string, string>;
+};
 
 /**
  * Starts `avatar-server serve` on the marker clips (made by globalSetup) and resolves once the
@@ -49,6 +57,7 @@ export async function startServer(
         AVATAR_KEYFRAME_INTERVAL: '10',
         AVATAR_X264_PRESET: 'ultrafast',
         AVATAR_LOG_LEVEL: process.env.E2E_LOG ?? 'error',
+        ...options.env,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
@@ -94,7 +103,8 @@ async function waitListening(url: string, child: ChildProcess) {
 }
 
 function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+  // A killed child has a signalCode and no exitCode.
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill(signal);

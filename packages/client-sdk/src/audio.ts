@@ -9,12 +9,26 @@ const ATTACK_MS = 60;
 let ctx: AudioContext | undefined;
 /** Elements rerouted through `ctx` (no captureStream): their node, kept for a later attach. */
 const routed = new WeakMap<HTMLMediaElement, MediaElementAudioSourceNode>();
+/** Attachments using `ctx`, and whether an element plays through it (then it must stay open). */
+let users = 0;
+let reroutedAny = false;
 
-/** Runs `fn` on the page's next user gesture (autoplay policies allow audio and video then). */
-export function onGesture(fn: () => void) {
-  for (const type of ['pointerdown', 'keydown']) {
-    addEventListener(type, fn, { once: true, capture: true });
-  }
+const GESTURES = ['pointerdown', 'keydown'];
+
+/**
+ * Runs `fn` once, on the page's next user gesture (autoplay policies allow audio and video then).
+ * Returns a function that removes the listeners, so a closed avatar leaves none behind.
+ */
+export function onGesture(fn: () => void): () => void {
+  const remove = () => {
+    for (const type of GESTURES) removeEventListener(type, run, { capture: true });
+  };
+  const run = () => {
+    remove();
+    fn();
+  };
+  for (const type of GESTURES) addEventListener(type, run, { capture: true });
+  return remove;
 }
 
 /**
@@ -54,6 +68,7 @@ export function followAudio(
       if (!routed.has(el)) {
         node.connect(audio.destination);
         routed.set(el, node);
+        reroutedAny = true;
       }
       node.connect(analyser);
       unplug.push(() => node.disconnect(analyser));
@@ -64,9 +79,10 @@ export function followAudio(
   stream?.getTracks().forEach(listen);
   stream?.addEventListener('addtrack', added);
   // Suspended by an autoplay policy: rerouted audio would be silent until a gesture resumes it.
-  const resume = () => void audio.resume();
+  const resume = () => void audio.resume().catch(() => {});
   resume();
-  if (audio.state !== 'running') onGesture(resume);
+  const unGesture = audio.state !== 'running' ? onGesture(resume) : undefined;
+  users++;
 
   const samples = new Float32Array(analyser.fftSize);
   let on = false;
@@ -94,6 +110,13 @@ export function followAudio(
     stream?.removeEventListener('addtrack', added);
     // The element stays connected to the speakers; only the measurement goes.
     for (const f of unplug) f();
+    unGesture?.();
+    analyser.disconnect();
+    // The last attachment gone: release the audio hardware, unless an element plays through it.
+    if (--users === 0 && !reroutedAny && ctx === audio) {
+      ctx = undefined;
+      void audio.close().catch(() => {});
+    }
     if (on) set(false);
   };
 }

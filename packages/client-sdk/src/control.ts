@@ -1,5 +1,5 @@
 import { AvatarError } from './errors.js';
-import { headers, responseError } from './whep.js';
+import { headers, responseError, type TokenSource } from './whep.js';
 
 /** The server's confirmation of a switch (the data channel reply and the HTTP response). */
 export type SpeakingReply = { speaking: boolean; latencyMs: number; tick: number; sentAt: number };
@@ -11,7 +11,7 @@ const REPLY_MS = 5000;
  * Sends speaking changes on the data channel (no HTTP round trip, same path as the video), or by
  * `POST <session>/speaking` while the channel is not open. Replies are matched by `id`.
  */
-export function createControl(dc: RTCDataChannel, sessionUrl: string, token: string | undefined) {
+export function createControl(dc: RTCDataChannel, sessionUrl: string, token: TokenSource) {
   let nextId = 1;
   const pending = new Map<number, (reply: SpeakingReply | Error) => void>();
   dc.addEventListener('message', (e) => {
@@ -46,7 +46,7 @@ export function createControl(dc: RTCDataChannel, sessionUrl: string, token: str
     target.pathname = target.pathname.replace(/\/?$/, '/speaking');
     const res = await fetch(target, {
       method: 'POST',
-      headers: headers(token, 'application/json'),
+      headers: await headers(token, 'application/json'),
       body: JSON.stringify({ speaking }),
       signal: AbortSignal.timeout(REPLY_MS),
     }).catch((err: Error) => {

@@ -10,20 +10,24 @@ export type AvatarErrorReason =
   | 'timeout'
   | 'aborted'
   | 'closed'
-  /** The browser blocked playback until a user gesture: show a "tap to play" control. */
-  | 'autoplay';
+  /** The options passed to createAvatar are wrong (e.g. `video: null`); `message` says which. */
+  | 'invalid-options'
+  /** No DOM or no WebRTC here (server-side rendering, an old browser). */
+  | 'unsupported'
+  /** The browser and the server could not agree on the media (an SDP step failed). */
+  | 'negotiation';
 
 /**
  * Problem details as the server sends them (RFC 9457); a 503 during a first compile adds how far
  * it is (`progress`, 0–1) and, when known, the seconds left (`etaSeconds`).
  */
 export type Problem = {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  progress?: number;
-  etaSeconds?: number;
+  type?: string | undefined;
+  title?: string | undefined;
+  status?: number | undefined;
+  detail?: string | undefined;
+  progress?: number | undefined;
+  etaSeconds?: number | undefined;
 };
 
 /** Every error the SDK throws or emits; `reason` is stable, `message` is for people. */

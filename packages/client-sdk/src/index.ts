@@ -10,5 +10,6 @@ export type {
   AvatarStats,
   AvatarWait,
   LatencyStats,
+  ReconnectAttempt,
   SpeakingResult,
 } from './types.js';

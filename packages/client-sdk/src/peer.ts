@@ -1,6 +1,6 @@
 import { AvatarError } from './errors.js';
 import type { AvatarWait } from './types.js';
-import { deleteSession, postOffer, type WhepAnswer } from './whep.js';
+import { deleteSession, postOffer, type TokenSource, type WhepAnswer } from './whep.js';
 
 /** A connected WHEP session: the peer, its control channel, the session URL and its ICE servers. */
 export type Peer = {
@@ -9,6 +9,8 @@ export type Peer = {
   sessionUrl: string;
   /** The server's `Link` ICE servers, usable by the next connection's configuration. */
   linked: RTCIceServer[];
+  /** The token that created the session: the only one the server accepts on its URLs. */
+  token: TokenSource;
   /** Set once the peer is closed and its session deleted (see dropPeer). */
   gone?: Promise<void>;
 };
@@ -29,21 +31,28 @@ const HOST_SETTLE_MS = 25;
  */
 export async function openPeer(
   url: string,
-  token: string | undefined,
+  token: TokenSource,
   iceServers: RTCIceServer[],
   signal?: AbortSignal,
   onWait?: (wait: AvatarWait) => void,
 ): Promise<Peer> {
+  if (typeof RTCPeerConnection === 'undefined')
+    throw new AvatarError('unsupported', 'this browser has no WebRTC (RTCPeerConnection)');
   const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
   let answer: WhepAnswer | undefined;
   try {
     pc.addTransceiver('video', { direction: 'recvonly' });
     // Created before the offer so the SDP has an m=application section; the server answers on it.
     const dc = pc.createDataChannel('control');
-    await pc.setLocalDescription(await pc.createOffer());
+    await negotiating('cannot create an offer', async () =>
+      pc.setLocalDescription(await pc.createOffer()),
+    );
     await gathered(pc, iceServers.length === 0);
     answer = await postOffer(url, pc.localDescription!.sdp, token, signal, onWait);
-    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    const sdp = answer.sdp;
+    await negotiating("the server's answer was refused", () =>
+      pc.setRemoteDescription({ type: 'answer', sdp }),
+    );
     if (signal?.aborted) throw new AvatarError('aborted', 'aborted');
     // The offer was gathered before the server's `Link`s were known, so they cannot help this
     // connection's first checks; they serve ICE restarts here and the next connection's offer.
@@ -55,18 +64,18 @@ export async function openPeer(
       if (linked.length)
         pc.setConfiguration({ ...pc.getConfiguration(), iceServers: [...iceServers, ...linked] });
     } catch {}
-    return { pc, dc, sessionUrl: answer.sessionUrl, linked };
+    return { pc, dc, sessionUrl: answer.sessionUrl, linked, token: answer.token };
   } catch (err) {
     pc.close();
-    if (answer) void deleteSession(answer.sessionUrl, token);
+    if (answer) void deleteSession(answer.sessionUrl, answer.token);
     throw err;
   }
 }
 
 /** Closes a peer and deletes its session, once; resolves when the DELETE is answered. */
-export function dropPeer(p: Peer, token: string | undefined): Promise<void> {
+export function dropPeer(p: Peer): Promise<void> {
   p.pc.close();
-  p.gone ??= deleteSession(p.sessionUrl, token);
+  p.gone ??= deleteSession(p.sessionUrl, p.token);
   return p.gone;
 }
 
@@ -89,4 +98,13 @@ function gathered(pc: RTCPeerConnection, hostOnly: boolean): Promise<void> {
     setTimeout(done, GATHER_MS);
     check();
   });
+}
+
+/** Runs an SDP step; its failure (a codec or format the browser cannot use) is `negotiation`. */
+async function negotiating(what: string, step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    throw new AvatarError('negotiation', `${what}: ${(err as Error)?.message ?? err}`);
+  }
 }

@@ -8,7 +8,7 @@ export type ReconnectContext = {
   /** Time since the connection was lost. */
   elapsedMs: number;
   /** Why the last attempt failed (none before the first). */
-  error?: AvatarError;
+  error?: AvatarError | undefined;
 };
 
 /** How long to wait before the next attempt, or `null` to give up (the avatar closes). */
@@ -30,7 +30,8 @@ export function backoffPolicy(random = Math.random): ReconnectPolicy {
 
 /**
  * Tries `connect` until it succeeds, waiting as the policy says between attempts. Each failure is
- * reported to `onError` after the policy has decided (`final`: it gave up). Resolves with the
+ * reported to `onError` after the policy has decided (`final`: it gave up); `onRetry` hears of
+ * each attempt (numbered from 1) before its wait. Resolves with the
  * connection, or `undefined` once the policy gives up; rejects when `signal` aborts.
  */
 export async function reconnect<T>(
@@ -38,6 +39,7 @@ export async function reconnect<T>(
   policy: ReconnectPolicy,
   onError: (error: AvatarError, final: boolean) => void,
   signal: AbortSignal,
+  onRetry?: (attempt: number, delayMs: number) => void,
 ): Promise<T | undefined> {
   const lostAt = Date.now();
   let error: AvatarError | undefined;
@@ -45,6 +47,7 @@ export async function reconnect<T>(
     const wait = policy({ attempt, elapsedMs: Date.now() - lostAt, error });
     if (error) onError(error, wait === null);
     if (wait === null) return undefined;
+    onRetry?.(attempt + 1, wait);
     await sleep(wait, signal);
     try {
       return await connect();
@@ -53,4 +56,17 @@ export async function reconnect<T>(
       error = asAvatarError(err);
     }
   }
+}
+
+/**
+ * A policy that gives up once reconnecting has taken `maxMs` (the next wait would pass it), so a
+ * page whose server is gone for good gets a final answer instead of a spinner forever.
+ */
+export function giveUpAfter(policy: ReconnectPolicy, maxMs: number, onExpired: () => void) {
+  return (context: ReconnectContext): number | null => {
+    const wait = policy(context);
+    if (wait === null || context.elapsedMs + wait <= maxMs) return wait;
+    onExpired();
+    return null;
+  };
 }

@@ -20,7 +20,11 @@ export function latencySummary(values: number[]): LatencyStats {
 /** Reads the receiver's counters from RTCPeerConnection.getStats(). */
 export async function peerStats(
   pc: RTCPeerConnection | undefined,
-  base: { state: AvatarState; timeToFirstFrameMs?: number; switchLatency: LatencyStats },
+  base: {
+    state: AvatarState;
+    timeToFirstFrameMs?: number | undefined;
+    switchLatency: LatencyStats;
+  },
 ): Promise<AvatarStats> {
   const stats: AvatarStats = { ...base, framesDecoded: 0, framesDropped: 0 };
   const report = await pc?.getStats().catch(() => undefined);

@@ -7,20 +7,29 @@ export type AvatarOptions = {
   url: string;
   /** The `<video>` to play in, or an element to create one in. */
   video: HTMLVideoElement | HTMLElement;
-  /** Sent as `Authorization: Bearer <token>` on every request. */
-  token?: string;
+  /**
+   * Sent as `Authorization: Bearer <token>`. A function is called for every (re)connect, so
+   * short-lived signed tokens are refreshed; a session's own requests (speaking, DELETE) send the
+   * token that created it, the only one the server accepts there (it does not expire for them).
+   */
+  token?: string | (() => string | Promise<string>) | undefined;
   /**
    * ICE servers (pass TURN here). The server's `Link: rel="ice-server"` headers are added to these
    * from the next connection on (a reconnect): the first offer is made before they are known.
    */
-  iceServers?: RTCIceServer[];
+  iceServers?: RTCIceServer[] | undefined;
   /** Aborts the connection attempt, or closes the avatar later. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
+  /**
+   * How long to keep reconnecting after the connection is lost before giving up with a final
+   * `disconnected` (reason `timeout`). Default 300 000 (5 minutes).
+   */
+  maxReconnectMs?: number | undefined;
   /**
    * Listeners added before connecting, so a page hears the first connection's events too, e.g.
    * `waiting` while the server prepares the avatar (createAvatar has not resolved yet then).
    */
-  on?: { [E in keyof AvatarEvents]?: AvatarEvents[E] };
+  on?: { [E in keyof AvatarEvents]?: AvatarEvents[E] | undefined } | undefined;
 };
 
 /**
@@ -36,9 +45,9 @@ export type AvatarWait = {
   /** When the SDK asks again. */
   retryInMs: number;
   /** How far the compile is, 0–1, when the server says. */
-  progress?: number;
+  progress?: number | undefined;
   /** Seconds the compile still needs, when the server estimates it. */
-  etaSeconds?: number;
+  etaSeconds?: number | undefined;
 };
 
 /** What the server confirmed for a speaking change. */
@@ -48,19 +57,40 @@ export type SpeakingResult = {
   latencyMs: number;
 };
 
+/** A reconnect attempt about to be made. */
+export type ReconnectAttempt = {
+  /** 1 for the first attempt after the connection was lost. */
+  attempt: number;
+  /** How long the SDK waits before this attempt. */
+  delayMs: number;
+};
+
 /**
- * Typed listeners, one per event name. `waiting` fires on each 503/429 answer while connecting or
- * reconnecting (pass it in `options.on` to hear the first connection's). `ready` fires once the first frame of a connection is on
- * screen: just after createAvatar resolves, and again after each reconnect. `error` reports a
- * failed reconnect attempt, a final one (then the state is `closed`: not-found, unauthorized…),
- * and `autoplay`: the browser wants a user gesture before it plays (the SDK retries on the next
- * one; a page can also call `avatar.video.play()` from a "tap to play" control).
+ * Typed listeners, one per event name.
+ *
+ * - `statechange`: every state change (`connecting` → `connected` ⇄ `reconnecting` → `closed`).
+ * - `ready`: the first frame of a connection is on screen: just after createAvatar resolves, and
+ *   again after each reconnect.
+ * - `reconnecting`: the connection was lost (or an attempt failed) and the SDK tries again after
+ *   `delayMs`. `reconnected`: a new session plays (the speaking state was re-applied).
+ * - `disconnected`: final, once: the avatar is closed, with why (`closed` after close() or an
+ *   abort; `timeout` after `maxReconnectMs`; `unauthorized`, `not-found`… when the server said no).
+ * - `error`: a failure; `final` says whether the avatar gave up (then `disconnected` follows) or
+ *   tries again.
+ * - `autoplayblocked`: the browser wants a user gesture before it plays. Call `avatar.play()` from
+ *   a click (the SDK also retries on the page's next pointer or key press).
+ * - `waiting`: each 503/429 answer while connecting or reconnecting (pass it in `options.on` to
+ *   hear the first connection's).
  */
 export type AvatarEvents = {
   statechange: (state: AvatarState, previous: AvatarState) => void;
   speakingchange: (speaking: boolean, result: SpeakingResult) => void;
   ready: () => void;
-  error: (error: import('./errors.js').AvatarError) => void;
+  reconnecting: (attempt: ReconnectAttempt) => void;
+  reconnected: () => void;
+  disconnected: (reason: import('./errors.js').AvatarError) => void;
+  error: (error: import('./errors.js').AvatarError, final: boolean) => void;
+  autoplayblocked: () => void;
   /** The server asked to wait, e.g. while it prepares the avatar; the SDK retries by itself. */
   waiting: (wait: AvatarWait) => void;
 };
@@ -68,30 +98,35 @@ export type AvatarEvents = {
 /** Options of {@link Avatar.attachAudio}. */
 export type AttachAudioOptions = {
   /** RMS level (0..1) above which audio counts as speech. Default 0.02. */
-  threshold?: number;
+  threshold?: number | undefined;
   /** Silence needed before speaking turns off, so pauses between words do not flap. Default 350. */
-  hangoverMs?: number;
+  hangoverMs?: number | undefined;
   /** Called with the speaking state instead of `setSpeaking`, to combine it with other inputs. */
-  onSpeaking?: (speaking: boolean) => void;
+  onSpeaking?: ((speaking: boolean) => void) | undefined;
 };
 
 /** Switch latency figures in milliseconds (setSpeaking call → first frame of the new loop shown). */
-export type LatencyStats = { last?: number; p50?: number; p95?: number; count: number };
+export type LatencyStats = {
+  last?: number | undefined;
+  p50?: number | undefined;
+  p95?: number | undefined;
+  count: number;
+};
 
 /** {@link Avatar.getStats} result. Times in milliseconds; undefined when not known yet. */
 export type AvatarStats = {
   state: AvatarState;
   /** createAvatar call → first decoded frame on screen. */
-  timeToFirstFrameMs?: number;
+  timeToFirstFrameMs?: number | undefined;
   switchLatency: LatencyStats;
   framesDecoded: number;
   framesDropped: number;
-  framesPerSecond?: number;
-  roundTripTimeMs?: number;
+  framesPerSecond?: number | undefined;
+  roundTripTimeMs?: number | undefined;
   /** Mean time a frame waited in the jitter buffer. */
-  jitterBufferMs?: number;
+  jitterBufferMs?: number | undefined;
   /** Mean decode time per frame. */
-  decodeMs?: number;
+  decodeMs?: number | undefined;
 };
 
 /** A live avatar in a `<video>` element. */
@@ -102,15 +137,31 @@ export interface Avatar {
   readonly speaking: boolean;
   /** The WHEP session URL (changes when the avatar reconnects). */
   readonly sessionUrl: string | undefined;
-  /** Switches the avatar; resolves when the server has sent the first frame of the new loop. */
+  /**
+   * Switches the avatar; resolves when the server has sent the first frame of the new loop. While
+   * reconnecting, only the latest wish is kept: the calls made meanwhile share one promise, which
+   * settles once the new session runs it (or rejects when the avatar closes).
+   */
   setSpeaking(speaking: boolean): Promise<SpeakingResult>;
-  on<E extends keyof AvatarEvents>(event: E, listener: AvatarEvents[E]): void;
+  /** Adds a listener; returns a function that removes it. */
+  on<E extends keyof AvatarEvents>(event: E, listener: AvatarEvents[E]): () => void;
+  /** Adds a listener for the next such event only; returns a function that removes it. */
+  once<E extends keyof AvatarEvents>(event: E, listener: AvatarEvents[E]): () => void;
   off<E extends keyof AvatarEvents>(event: E, listener: AvatarEvents[E]): void;
+  /**
+   * Starts playback after `autoplayblocked`: call it from a user gesture (a "tap to play"
+   * button). Resolves once playing; rejects if the browser still refuses.
+   */
+  play(): Promise<void>;
   /**
    * Lets the audio level of an element or stream drive `setSpeaking`; returns a detach function
    * (close() detaches too).
    */
-  attachAudio(source: HTMLMediaElement | MediaStream, options?: AttachAudioOptions): () => void;
+  attachAudio(
+    source: HTMLMediaElement | MediaStream,
+    options?: AttachAudioOptions | undefined,
+  ): () => void;
+  /** The connection's figures; after close(), the last ones it had (with `state: 'closed'`). */
   getStats(): Promise<AvatarStats>;
   /** Ends the session (DELETE). Safe to call more than once. */
   close(): Promise<void>;

@@ -1,16 +1,49 @@
 import { AvatarError } from './errors.js';
 import type { AvatarWait } from './types.js';
 
-/** What a WHEP POST gives back. */
-export type WhepAnswer = { sdp: string; sessionUrl: string; iceServers: RTCIceServer[] };
+/**
+ * What a WHEP POST gives back, with the token that created the session: the server lets only that
+ * token use the session's URLs, so later requests send it, not a refreshed one.
+ */
+export type WhepAnswer = {
+  sdp: string;
+  sessionUrl: string;
+  iceServers: RTCIceServer[];
+  token: TokenSource;
+};
 
 /** Longest Retry-After we honour before giving up (the server says how long a compile takes). */
 const MAX_WAIT_MS = 60_000;
 
-export function headers(token: string | undefined, type?: string): Record<string, string> {
+/** Where a request's bearer token comes from: asked again for every new session, so it may rotate. */
+export type TokenSource = () => Promise<string | undefined>;
+
+/**
+ * A TokenSource from the `token` option: a fixed string, or a function called for every
+ * connection attempt (so short-lived signed tokens are refreshed). A throwing function fails that request as `network`
+ * (a reconnect tries again), never with a raw error.
+ */
+export function tokenSource(
+  token: string | (() => string | Promise<string>) | undefined,
+): TokenSource {
+  if (typeof token !== 'function') return async () => token;
+  return async () => {
+    try {
+      return await token();
+    } catch (err) {
+      throw new AvatarError(
+        'network',
+        `the token function failed: ${(err as Error)?.message ?? err}`,
+      );
+    }
+  };
+}
+
+export async function headers(token: TokenSource, type?: string): Promise<Record<string, string>> {
   const h: Record<string, string> = {};
   if (type) h['Content-Type'] = type;
-  if (token) h.Authorization = `Bearer ${token}`;
+  const value = await token();
+  if (value) h.Authorization = `Bearer ${value}`;
   return h;
 }
 
@@ -57,7 +90,7 @@ export function retryAfterMs(value: string | null, now = Date.now()): number {
 export async function postOffer(
   url: string,
   sdp: string,
-  token: string | undefined,
+  token: TokenSource,
   signal?: AbortSignal,
   onWait?: (wait: AvatarWait) => void,
 ): Promise<WhepAnswer> {
@@ -65,22 +98,27 @@ export async function postOffer(
   let progressed = -1;
   for (;;) {
     if (signal?.aborted) throw aborted();
-    const sent = fetch(url, {
-      method: 'POST',
-      headers: headers(token, 'application/sdp'),
-      body: sdp,
-    });
+    // Asked once per POST (a function token is refreshed here); the session keeps this one.
+    const value = await token();
+    const own: TokenSource = async () => value;
+    const sent = headers(own, 'application/sdp').then((h) =>
+      fetch(url, { method: 'POST', headers: h, body: sdp }),
+    );
     const res = await new Promise<Response>((resolve, reject) => {
       const abort = () => {
         reject(aborted());
         void sent
-          .then((r) => (r.status === 201 ? deleteSession(sessionOf(r, url), token) : undefined))
+          .then((r) => (r.status === 201 ? deleteSession(sessionOf(r, url), own) : undefined))
           .catch(noop);
       };
       signal?.addEventListener('abort', abort, { once: true });
       sent
         .then(resolve, (err: Error) =>
-          reject(new AvatarError('network', `cannot reach ${url}: ${err.message}`)),
+          reject(
+            err instanceof AvatarError
+              ? err
+              : new AvatarError('network', `cannot reach ${url}: ${err.message}`),
+          ),
         )
         .finally(() => signal?.removeEventListener('abort', abort));
     });
@@ -90,6 +128,7 @@ export async function postOffer(
         sdp: await res.text(),
         sessionUrl,
         iceServers: parseIceLinks(res.headers.get('Link')),
+        token: own,
       };
     }
     const error = await responseError(res);
@@ -146,9 +185,8 @@ export function parseIceLinks(header: string | null): RTCIceServer[] {
 }
 
 /** Ends a session; `keepalive` lets the request outlive a closing page. Errors are ignored. */
-export function deleteSession(url: string, token: string | undefined): Promise<void> {
-  return fetch(url, { method: 'DELETE', headers: headers(token), keepalive: true }).then(
-    noop,
-    noop,
-  );
+export function deleteSession(url: string, token: TokenSource): Promise<void> {
+  return headers(token)
+    .then((h) => fetch(url, { method: 'DELETE', headers: h, keepalive: true }))
+    .then(noop, noop);
 }

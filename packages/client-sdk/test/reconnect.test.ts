@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AvatarError } from '../src/errors.js';
-import { backoffPolicy, type ReconnectContext, reconnect } from '../src/reconnect.js';
+import { backoffPolicy, giveUpAfter, type ReconnectContext, reconnect } from '../src/reconnect.js';
 
 describe('backoffPolicy', () => {
   it('doubles from 250 ms up to 8 s, each wait 50–100% of the step', () => {
@@ -103,5 +103,55 @@ describe('reconnect', () => {
     await settled;
     await vi.advanceTimersByTimeAsync(10_000);
     expect(connect).not.toHaveBeenCalled();
+  });
+});
+
+describe('giveUpAfter', () => {
+  it('passes the waits through until the next one would pass the limit, then gives up once', () => {
+    let expired = 0;
+    const policy = giveUpAfter(
+      () => 1000,
+      5000,
+      () => expired++,
+    );
+    expect(policy({ attempt: 0, elapsedMs: 0 })).toBe(1000);
+    expect(policy({ attempt: 3, elapsedMs: 4000 })).toBe(1000);
+    expect(expired).toBe(0);
+    expect(policy({ attempt: 4, elapsedMs: 4500 })).toBeNull();
+    expect(expired).toBe(1);
+  });
+
+  it('keeps a final answer of the inner policy final, without calling it expiry', () => {
+    let expired = 0;
+    const policy = giveUpAfter(
+      () => null,
+      5000,
+      () => expired++,
+    );
+    expect(policy({ attempt: 1, elapsedMs: 10 })).toBeNull();
+    expect(expired).toBe(0);
+  });
+});
+
+describe('reconnect onRetry', () => {
+  it('numbers the attempts from 1 and tells each wait before it', async () => {
+    const retries: [number, number][] = [];
+    let calls = 0;
+    const result = await reconnect(
+      async () => {
+        if (++calls < 3) throw new AvatarError('network', 'down');
+        return 'up';
+      },
+      ({ attempt }) => attempt * 2,
+      () => {},
+      new AbortController().signal,
+      (attempt, delayMs) => retries.push([attempt, delayMs]),
+    );
+    expect(result).toBe('up');
+    expect(retries).toEqual([
+      [1, 0],
+      [2, 2],
+      [3, 4],
+    ]);
   });
 });

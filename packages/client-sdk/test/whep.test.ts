@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AvatarError } from '../src/errors.js';
 import { latencySummary, percentile } from '../src/stats.js';
 import type { AvatarWait } from '../src/types.js';
-import { parseIceLinks, postOffer, retryAfterMs } from '../src/whep.js';
+import { parseIceLinks, postOffer, retryAfterMs, tokenSource } from '../src/whep.js';
 
 describe('parseIceLinks', () => {
   it('reads ice-server links with credentials and skips other relations', () => {
@@ -101,7 +101,9 @@ describe('postOffer while the avatar is being prepared', () => {
     const { url, server } = await compilingServer([{ progress: 0.25, etaSeconds: 12 }, {}]);
     try {
       const waits: AvatarWait[] = [];
-      const answer = await postOffer(url, 'v=0', undefined, undefined, (w) => waits.push(w));
+      const answer = await postOffer(url, 'v=0', tokenSource(undefined), undefined, (w) =>
+        waits.push(w),
+      );
       expect(answer.sessionUrl).toMatch(/\/whep\/sessions\/s1$/);
       expect(waits).toHaveLength(2);
       expect(waits[0]).toMatchObject({ progress: 0.25, etaSeconds: 12 });

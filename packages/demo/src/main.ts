@@ -1,4 +1,4 @@
-import { type Avatar, type AvatarError, createAvatar } from '@avatar-server/client-sdk';
+import { type Avatar, createAvatar } from '@avatar-server/client-sdk';
 import './style.css';
 import { avatarList } from './avatarList.js';
 import { wireControls } from './controls.js';
@@ -30,10 +30,10 @@ const failed = (message: string) => {
   badge.textContent = 'Offline';
 };
 
-// The browser refused to play without a gesture (the SDK says so with an `autoplay` error).
+// The browser refused to play without a gesture (the SDK says so with `autoplayblocked`).
 tap.addEventListener('click', () => {
   tap.hidden = true;
-  void video.play().catch(() => {
+  void (current?.play() ?? video.play()).catch(() => {
     tap.hidden = false;
   });
 });
@@ -89,10 +89,12 @@ async function show(id: string) {
   });
   avatar.on('statechange', render);
   avatar.on('speakingchange', render);
-  avatar.on('error', (err: AvatarError) => {
-    if (err.reason === 'autoplay') tap.hidden = false;
-    // The SDK gave up (e.g. the avatar was removed): say why.
-    else if (avatar.state === 'closed' && current === avatar)
+  avatar.on('autoplayblocked', () => {
+    tap.hidden = false;
+  });
+  // The SDK gave up (e.g. the avatar was removed): say why. close() by the page says nothing.
+  avatar.on('disconnected', (err) => {
+    if (current === avatar && err.reason !== 'closed' && err.reason !== 'aborted')
       failed(`Disconnected: ${err.message}`);
   });
   render();
