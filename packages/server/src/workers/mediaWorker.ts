@@ -5,6 +5,7 @@ import { createLogger, setMediaLogger } from '../lib/logger.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import { fromShared } from '../rtp/sharedAvatar.js';
 import { FrameClock } from '../session/frameClock.js';
+import type { Session } from '../session/Session.js';
 import { type OwnedSession, SessionFactory } from '../session/SessionFactory.js';
 import { SessionRegistry } from '../session/SessionRegistry.js';
 import { weriftPeers } from '../webrtc/weriftPeers.js';
@@ -113,6 +114,16 @@ const created = (o: OwnedSession, sdp: string): Created => ({
   sessionToken: o.sessionToken,
 });
 
+/** A session as the front sees it (GET on the session, /status): plain data, copied. */
+const describeSession = (s: Session) => ({
+  id: s.id,
+  avatar: s.avatarId,
+  speaking: s.speaking,
+  cursor: { ...s.cursor },
+  stats: { ...s.stats },
+  createdAt: s.createdAt,
+});
+
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
 
 type Handlers = {
@@ -145,15 +156,7 @@ const handlers: Handlers = {
     owned(session).session.setSpeaking(speaking, receivedAt - performance.timeOrigin),
   get({ session }) {
     const s = sessions.get(session)?.session;
-    if (!s) return null;
-    return {
-      id: s.id,
-      avatar: s.avatarId,
-      speaking: s.speaking,
-      cursor: { ...s.cursor },
-      stats: { ...s.stats },
-      createdAt: s.createdAt,
-    };
+    return s ? describeSession(s) : null;
   },
   delete({ session, reason }) {
     const s = owned(session).session;
@@ -161,14 +164,7 @@ const handlers: Handlers = {
     return { ...s.stats };
   },
   snapshot: () => ({
-    sessions: registry.list().map((s) => ({
-      id: s.id,
-      avatar: s.avatarId,
-      speaking: s.speaking,
-      cursor: { ...s.cursor },
-      stats: { ...s.stats },
-      createdAt: s.createdAt,
-    })),
+    sessions: registry.list().map(describeSession),
     created: registry.created,
     totals: registry.totals(),
     lateFrames: registry.lateFrames,
