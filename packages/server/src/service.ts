@@ -73,6 +73,7 @@ export async function createAvatarService(
       handshakeTimeoutMs: config.handshakeTimeoutMs,
       receiverSilenceTimeoutMs: config.receiverSilenceTimeoutMs,
       logLevel: logger.level,
+      youngGenerationMb: config.workerYoungGenerationMb,
       reportSlices: options.reportSlices ?? false,
     },
     ice: (index) => ({

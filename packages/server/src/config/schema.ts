@@ -71,6 +71,13 @@ export const ConfigSchema = z
      * number pins it. The HTTP front stays on the main thread. See docs/architecture.md.
      */
     workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
+    /**
+     * Young-generation size of each media worker's V8 heap, in MB (0: V8's default, up to 48 MB).
+     * Packets make short-lived garbage at a steady rate; a small young generation means shorter,
+     * more frequent scavenges instead of pauses long enough to make frames late
+     * (docs/benchmarks.md, "Capacity").
+     */
+    workerYoungGenerationMb: z.number().int().min(0).max(1024).default(12),
     /** Sessions this server accepts at once; beyond, new viewers get 503 with Retry-After. */
     maxSessions: z.number().int().min(1).max(100_000).default(500),
     /**

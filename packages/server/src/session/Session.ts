@@ -185,6 +185,16 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.#lastSentTick === next - 2 ? next - 1 : next;
   }
 
+  /**
+   * The viewer can receive media: its first frame (a keyframe: the cursor is an entry point) goes
+   * out now, as the frame of the current tick, rather than at the next tick or send slice (up to
+   * a frame period later). The session's next frame is then the next tick's, as for any other.
+   */
+  startNow() {
+    if (this.#lastSentTick >= 0 || !this.#sender.ready) return;
+    this.#sendFor(Math.max(0, this.#clock.nextTick - 1));
+  }
+
   /** A PLI or FIR from the receiver: the next frame is the keyframe version of that frame. */
   requestKeyframe() {
     this.stats.keyframeRequests++;

@@ -193,6 +193,7 @@ export class SessionFactory {
     const owned = new OwnedSession(session, peer, owner, options);
     const log = this.deps.logger.child({ session: session.id, avatar: avatar.id });
     peer.onKeyframeRequest(() => session.requestKeyframe());
+    peer.onMediaReady(() => session.startNow());
     // Once connected, a viewer that stops sending RTCP has vanished without DELETE: end it.
     let silence: SilenceWatch | undefined;
     const silenceMs = timeouts.receiverSilenceTimeoutMs;

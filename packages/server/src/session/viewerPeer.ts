@@ -19,6 +19,11 @@ export interface ViewerPeer extends VideoSender {
   /** Any RTCP from the receiver about our stream: its silence means the viewer is gone. */
   onReceiverRtcp(listener: () => void): void;
   onStateChange(listener: (state: PeerState) => void): void;
+  /**
+   * Called once when media can first flow (DTLS up, before the data channel is): the session
+   * then sends its first keyframe at once instead of at its next tick.
+   */
+  onMediaReady(listener: () => void): void;
   /** Control-channel messages; `greeting` is sent as soon as a channel opens. */
   onControl(handler: ControlHandler, greeting?: () => string): void;
   /** True for a peer that made the offer and still waits for the client's answer. */

@@ -28,6 +28,7 @@ import type {
 } from '../session/viewerPeer.js';
 import { limitCandidatePairs } from './candidatePairs.js';
 import { hostCandidatesOnly } from './hostCandidatesOnly.js';
+import { type IceConnectionInternals, iceSend } from './iceSend.js';
 import { addRtcpMuxOnly, checkOffer, OfferError } from './offer.js';
 import { announcePublicIp } from './publicIp.js';
 import { RtpHistory } from './rtpHistory.js';
@@ -106,7 +107,11 @@ export class AvatarPeer implements ViewerPeer {
   #pc: RTCPeerConnection;
   #sender: RTCRtpSender;
   #playoutDelayId: number | undefined;
-  #ready = false;
+  /** DTLS is up (SRTP keys exist): media can flow, before the data channel's SCTP handshake. */
+  #mediaUp = false;
+  /** The connection was lost (ICE disconnected or failed, or closed): sends pause. */
+  #lost = false;
+  #onMediaReady: Array<() => void> = [];
   #closed = false;
   /** Set for a server-made offer: the channel we opened, and the transceiver awaiting an answer. */
   #ownChannel: RTCDataChannel | undefined;
@@ -242,19 +247,30 @@ export class AvatarPeer implements ViewerPeer {
       (e) => e.uri === PLAYOUT_DELAY_URI,
     )?.id;
     this.#pc.connectionStateChange.subscribe((state) => {
-      this.#ready = state === 'connected';
+      this.#lost = state === 'disconnected' || state === 'failed' || state === 'closed';
     });
     // Why a viewer never connected or dropped: ICE (addresses, consent) or DTLS (keys).
     this.#pc.iceConnectionStateChange.subscribe((state) => {
       this.#log.debug({ state }, 'ICE state');
     });
+    // werift's connection state turns `connected` only after the data channel's SCTP handshake
+    // too; the video needs only DTLS (SRTP keys are set before DTLS says `connected`), so the
+    // first keyframe goes out a round trip earlier (docs/benchmarks.md, "Time to first frame").
     this.#sender.dtlsTransport?.onStateChange.subscribe((state) => {
       this.#log.debug({ state }, 'DTLS state');
+      this.#mediaUp = state === 'connected';
+      if (this.#mediaUp) for (const listener of this.#onMediaReady.splice(0)) listener();
     });
   }
 
   get ready() {
-    return this.#ready && !this.#closed;
+    return this.#mediaUp && !this.#lost && !this.#closed;
+  }
+
+  /** Called once, when media can first flow (DTLS up): the session sends its first frame now. */
+  onMediaReady(listener: () => void) {
+    if (this.ready) listener();
+    else this.#onMediaReady.push(listener);
   }
 
   send(payload: Buffer, sequenceNumber: number, timestamp: number, marker: boolean) {
@@ -390,13 +406,14 @@ type WeriftSenderInternals = {
   runRtcp(): Promise<void>;
   dtlsTransport?: {
     srtp?: { localContext?: WeriftSrtpContext };
-    iceTransport: { connection: { send(data: Buffer): Promise<void> } };
+    iceTransport: { connection: IceConnectionInternals };
   };
 };
 
 /**
  * The send path without werift's per-packet RtpPacket clone and SRTP object churn: each packet is
- * written once into its SRTP bytes (srtpWriter.ts) and handed to werift's ICE connection. werift
+ * written once into its SRTP bytes (srtpWriter.ts) and sent on the nominated ICE pair's socket
+ * (iceSend.ts), with no promise per packet. werift
  * still sends the RTCP sender reports (we keep its counters current) and parses NACKs; we answer
  * them from our own history, since werift's holds only what passed through its sendRtp. Returns
  * null (use werift's sendRtp) for anything it does not know: another SRTP profile, or a header
@@ -452,6 +469,7 @@ function createFastPath(
   });
   log.debug({ profile: keys.profile, extensions: negotiated.length }, 'direct SRTP send path');
   const history = new RtpHistory();
+  const send = iceSend(connection, sendFailed);
   sender.onGenericNack.subscribe((nack) => {
     let resent = 0;
     for (const seq of nack.lost) {
@@ -459,7 +477,7 @@ function createFastPath(
       if (!p) continue;
       const now = performance.timeOrigin + performance.now();
       const packet = writer.protect(p.payload, seq, p.timestamp, p.marker, now, p.roc);
-      connection.send(packet).catch(sendFailed);
+      send(packet);
       resent++;
     }
     // Lost packets no longer in the history are gone for good: the viewer waits for a PLI's keyframe.
@@ -470,8 +488,8 @@ function createFastPath(
     send(payload, sequenceNumber, timestamp, marker) {
       const packet = writer.protect(payload, sequenceNumber, timestamp, marker);
       const roc = writer.rolloverCounter;
-      history.put({ payload, sequenceNumber, timestamp, marker, roc });
-      connection.send(packet).catch(sendFailed);
+      history.put(payload, sequenceNumber, timestamp, marker, roc);
+      send(packet);
       // What werift's sender reports need: counters, and the NTP/RTP time pair once per frame.
       s.packetCount = (s.packetCount + 1) >>> 0;
       s.octetCount += payload.length;

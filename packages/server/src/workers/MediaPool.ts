@@ -349,7 +349,13 @@ function spawnWorker(settings: WorkerSettings): Worker {
     import.meta.url.endsWith('.ts') ? './mediaWorker.ts' : './mediaWorker.js',
     import.meta.url,
   );
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: settings });
+  const options = {
+    workerData: settings,
+    ...(settings.youngGenerationMb > 0
+      ? { resourceLimits: { maxYoungGenerationSizeMb: settings.youngGenerationMb } }
+      : {}),
+  };
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, options);
   const boot = `
     const { createRequire } = require('node:module');
     const { pathToFileURL } = require('node:url');
@@ -357,5 +363,5 @@ function spawnWorker(settings: WorkerSettings): Worker {
     import(pathToFileURL(api.replace(/\\.cjs$/, '.mjs')).href)
       .then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });
   `;
-  return new Worker(boot, { eval: true, workerData: settings });
+  return new Worker(boot, { ...options, eval: true });
 }

@@ -25,6 +25,8 @@ export type WorkerSettings = {
   handshakeTimeoutMs: number;
   receiverSilenceTimeoutMs: number;
   logLevel: string;
+  /** The worker's young-generation size in MB (`resourceLimits`); 0: V8's default. */
+  youngGenerationMb: number;
   /** Send a `slice` event after every send slice (the capacity benchmark's late-frame count). */
   reportSlices?: boolean;
 };
