@@ -54,3 +54,18 @@ it('a NACK is answered from the history: the same packets again, with their sequ
     await client.close();
   }
 });
+
+it('answers an offer that lets it choose (a=setup:actpass) as the DTLS server, and streams', async () => {
+  const client = new WhepTestClient();
+  try {
+    const res = await client.connect(`${server.url}/whep/avatars/default`);
+    expect(res.status).toBe(201);
+    expect(client.pc.localDescription!.sdp).toMatch(/^a=setup:actpass/m);
+    // The browser (here werift) starts the handshake; werift's own client would wait 100 ms.
+    expect(client.answer).toMatch(/^a=setup:passive/m);
+    expect(client.answer).not.toMatch(/^a=setup:active/m);
+    await client.waitForFrames(5);
+  } finally {
+    await client.close();
+  }
+});

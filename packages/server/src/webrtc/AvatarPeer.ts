@@ -27,6 +27,8 @@ import type {
   ViewerPeer,
 } from '../session/viewerPeer.js';
 import { limitCandidatePairs } from './candidatePairs.js';
+import { answerAsDtlsServer } from './dtlsRole.js';
+import { keepEarlyDtls } from './earlyDtls.js';
 import { hostCandidatesOnly } from './hostCandidatesOnly.js';
 import { type IceConnectionInternals, iceSend } from './iceSend.js';
 import { addRtcpMuxOnly, checkOffer, OfferError } from './offer.js';
@@ -159,6 +161,8 @@ export class AvatarPeer implements ViewerPeer {
         throw new OfferError(kind, `the SDP offer could not be applied: ${message}`);
       }
       hostCandidatesOnly(pc);
+      answerAsDtlsServer(pc, offer);
+      keepEarlyDtls(pc);
       try {
         await pc.setLocalDescription(await pc.createAnswer());
       } catch (err) {
@@ -238,6 +242,7 @@ export class AvatarPeer implements ViewerPeer {
       );
     }
     this.#answered = true;
+    keepEarlyDtls(this.#pc);
     this.#negotiated(transceiver);
   }
 
