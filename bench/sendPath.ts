@@ -75,18 +75,21 @@ let received = 0;
 controlling.onData.subscribe(() => received++);
 const c = controlled as unknown as IceConnectionInternals;
 const methods: Record<string, (data: Buffer) => void> = {
-  "werift connection.send": (data) => void c.send(data).catch(() => {}),
+  'werift connection.send': (data) => void c.send(data).catch(() => {}),
   'iceSend (direct)': iceSend(c, () => {}),
 };
 const results: Record<string, Result[]> = {};
 for (let r = 0; r < ROUNDS; r++) {
   const order = Object.keys(methods);
   if (r % 2) order.reverse();
-  for (const name of order) (results[name] ??= []).push(await round(methods[name]!, () => received));
+  for (const name of order)
+    (results[name] ??= []).push(await round(methods[name]!, () => received));
 }
 await Promise.all([controlling.close(), controlled.close()]);
 
-console.log(JSON.stringify({ machine: machine(), packets: PACKETS, rounds: ROUNDS, results }, null, 2));
+console.log(
+  JSON.stringify({ machine: machine(), packets: PACKETS, rounds: ROUNDS, results }, null, 2),
+);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 console.log('\nmethod | CPU µs/packet | GCs per 100k packets | GC ms per 100k | received');
 for (const [name, rs] of Object.entries(results)) {
