@@ -115,6 +115,15 @@ describe('high: session takeover through /status', () => {
     const rebound = await raw(`${server.url}/status`, { headers: { Host: 'evil.example:80' } });
     expect(rebound.status).toBe(401);
     expect(rebound.body).not.toContain(created.id);
+    // An operator token, or curl on this machine (the README's `curl localhost:8765/status`); checked
+    // first, while the unanswered session is surely alive (the other server below takes a while).
+    const withToken = await fetch(`${server.url}/status`, {
+      headers: { ...relayed, ...auth(OPS) },
+    });
+    expect(withToken.status).toBe(200);
+    expect(JSON.stringify(await withToken.json())).toContain(created.id);
+    expect((await fetch(`${server.url}/status`)).status).toBe(200);
+    expect((await fetch(`${server.url}/metrics`, { headers: auth(OPS) })).status).toBe(200);
     // From another machine: the server's own non-loopback address, when it has one.
     const lan = Object.values(networkInterfaces())
       .flat()
@@ -130,14 +139,6 @@ describe('high: session takeover through /status', () => {
         await remote.stop();
       }
     }
-    // An operator token, or curl on this machine (the README's `curl localhost:8765/status`).
-    const withToken = await fetch(`${server.url}/status`, {
-      headers: { ...relayed, ...auth(OPS) },
-    });
-    expect(withToken.status).toBe(200);
-    expect(JSON.stringify(await withToken.json())).toContain(created.id);
-    expect((await fetch(`${server.url}/status`)).status).toBe(200);
-    expect((await fetch(`${server.url}/metrics`, { headers: auth(OPS) })).status).toBe(200);
     // /health stays open, and shows no session id.
     const health = await fetch(`${server.url}/health`, { headers: relayed });
     expect(health.status).toBe(200);
