@@ -218,6 +218,7 @@ async function runMode(mode: 'avatar' | 'baseline', steps: number[], s: Settings
   );
   const [ready] = await Promise.all([server.next('ready'), ...loads.map((l) => l.next('ready'))]);
   const url = ready!.url as string;
+  const applied = (ready!.applied ?? {}) as Record<string, unknown>;
   const churn = mode === 'avatar' && s.churnRate > 0;
   // On a machine without spare cores, several workers are checked for correctness only.
   const correctnessOnly = mode === 'avatar' && place.workers > 1 && !place.separate;
@@ -367,6 +368,7 @@ async function runMode(mode: 'avatar' | 'baseline', steps: number[], s: Settings
     workers: mode === 'avatar' ? (results[0]?.server.workerCount ?? place.workers) : null,
     correctnessOnly,
     placement: { server: place.server ?? 'any', load: place.load ?? 'any' },
+    serverSettings: applied,
     steps: results,
   };
   console.log(table(out, s));
@@ -418,7 +420,13 @@ function table(out: Figures, s: Settings) {
     (avatar && s.churnRate > 0
       ? `, churn ${s.churnRate}/s for ${s.churnS} s (each joiner streams ${s.churnStreamS} s)`
       : '') +
-    ' ==';
+    ' ==' +
+    (Object.keys(out.serverSettings).length
+      ? `\nserver settings: ${Object.entries(out.serverSettings)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(', ')}`
+      : '') +
+    (s.serverNodeArgs.length ? `\nserver node flags: ${s.serverNodeArgs.join(' ')}` : '');
   const head = [
     'N',
     'result',
@@ -448,7 +456,7 @@ function table(out: Figures, s: Settings) {
     const c = st.churn;
     rows.push([
       String(st.sessions),
-      st.ok ? 'ok' : st.measureOk ? 'FAIL (churn)' : `FAIL: ${st.failures.join(', ')}`,
+      st.measureOk ? 'ok' : 'FAIL',
       `${num(100 * (sv.serverCpu + (sv.encoderCpu ?? 0)), 1)}%`,
       `${num(st.cpuPerSessionPct, 2)}%`,
       pct(st.lateFraction),
@@ -459,7 +467,7 @@ function table(out: Figures, s: Settings) {
       `${num(mem.rss)}|${num(mem.frontHeap)}|${num(mem.workerHeap)}`,
       ...(c
         ? [
-            c.ok ? '| ok' : `| FAIL: ${c.failures.join(', ')}`,
+            c.ok ? '| ok' : '| FAIL',
             pct(c.lateFraction),
             `${c.receivers.missedFrames}/${c.receivers.missingPackets}`,
             num(c.server.eventLoopDelayMs?.max),
@@ -492,7 +500,16 @@ function table(out: Figures, s: Settings) {
     }
   }
   const anyChurn = (out.steps as Figures[]).some((st) => st.churn);
-  const text = render(anyChurn ? [...head, ...churnHead] : head, rows);
+  const why = (out.steps as Figures[])
+    .filter((st) => !st.ok)
+    .map(
+      (st) =>
+        `N=${st.sessions} fails: ${[
+          ...st.failures,
+          ...(st.churn?.failures ?? []).map((f: string) => `churn: ${f}`),
+        ].join(', ')}`,
+    );
+  const text = [render(anyChurn ? [...head, ...churnHead] : head, rows), ...why].join('\n');
   const verdict = out.correctnessOnly
     ? `correctness run (the load generator shares the server's cores): every step checks that the sessions are spread over all ${out.workers} workers and every frame arrives; late frames are shown, not judged. Largest N passing: ${out.sustained}`
     : `sustained: ${out.sustained} sessions${avatar ? (out.workers > 1 ? ` on ${out.workers} workers (${num(out.sustained / out.workers, 1)} per worker)` : ' on one worker (one core)') : ' (baseline, one core)'}`;
@@ -716,7 +733,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     cli = parseCli();
   } catch (err) {
-    console.error(`bench:capacity: ${(err as Error).message}`);
+    console.error(`bench:capacity: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}`);
     process.exit(2);
   }
   const { json, ...opts } = cli;

@@ -175,10 +175,24 @@ async function startAvatar() {
     // One media worker by default: the per-core figure (the process is pinned to one core).
     workers: overrides.workers ?? 1,
   };
-  const config = parseConfig(
-    merge(bench, configFromEnv(process.env), overrides.config ?? {}),
-    'capacity server settings',
-  );
+  const chosen = merge(configFromEnv(process.env), overrides.config ?? {});
+  const config = parseConfig(merge(bench, chosen), 'capacity server settings');
+  // What the run set beyond the bench's defaults, as the server parsed it (for the record).
+  const applied: Record<string, unknown> = { workers: config.workers };
+  const walk = (node: Record<string, unknown>, path: string[]) => {
+    for (const [key, value] of Object.entries(node)) {
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        walk(value as Record<string, unknown>, [...path, key]);
+      } else {
+        applied[[...path, key].join('.')] = [...path, key].reduce<unknown>(
+          (v, k) => (v as Record<string, unknown> | undefined)?.[k],
+          config,
+        );
+      }
+    }
+  };
+  walk(chosen, []);
+  if (process.env.SEND_SLICES) applied.sendSlices = config.sendSlices;
   const server = await startServer(config, {
     logger: pino({ level: 'silent' }),
     reportSlices: true,
@@ -249,7 +263,11 @@ async function startAvatar() {
     count(late, n, startLateMs, endLateMs, newTick);
     count(own, n, startLateMs, endLateMs, newTick);
   });
-  return { url: `${server.url}/whep/avatars/default`, close: () => server.close() };
+  return {
+    url: `${server.url}/whep/avatars/default`,
+    applied,
+    close: () => server.close(),
+  };
 }
 
 /** One live encode per session, from the same raw frames, into the same werift send path. */
@@ -351,7 +369,11 @@ function encode(peer: AvatarPeer): ChildProcess {
 }
 
 const server = mode === 'avatar' ? await startAvatar() : await startBaseline();
-process.send!({ type: 'ready', url: server.url });
+process.send!({
+  type: 'ready',
+  url: server.url,
+  applied: 'applied' in server ? server.applied : {},
+});
 process.on('message', async (message: Command) => {
   if (message.cmd === 'reset') {
     await reset();
