@@ -225,6 +225,18 @@ async function runMode(mode: 'avatar' | 'baseline', steps: number[], s: Settings
   const results: Figures[] = [];
   let sustained = 0;
   let open = 0;
+  // One session per worker, opened and ended before the first step: the first step then measures
+  // streaming, not a fresh worker loading its WebRTC code.
+  const prewarm = await loads[0]!.ask(
+    { cmd: 'open', url, count: mode === 'avatar' ? place.workers : 1 },
+    'opened',
+  );
+  await loads[0]!.ask({ cmd: 'close' }, 'closed');
+  if ((prewarm.failed as number) > 0) {
+    console.error(
+      `[capacity] ${mode}: pre-warm session failed: ${(prewarm.errors as string[]).join('; ')}`,
+    );
+  }
   const window = async (seconds: number, during?: () => Promise<Message>) => {
     await Promise.all([
       server.ask({ cmd: 'reset' }, 'reset'),
@@ -369,6 +381,7 @@ async function runMode(mode: 'avatar' | 'baseline', steps: number[], s: Settings
     correctnessOnly,
     placement: { server: place.server ?? 'any', load: place.load ?? 'any' },
     serverSettings: applied,
+    prewarm: { ms: prewarm.ms, failed: prewarm.failed, errors: prewarm.errors },
     steps: results,
   };
   console.log(table(out, s));

@@ -306,7 +306,8 @@ process.on('message', async (m: Command) => {
   } else if (m.cmd === 'report') {
     process.send!({ type: 'report', report: report() });
   } else if (m.cmd === 'close') {
-    await Promise.all(receivers.splice(0).map((r) => r.pc.close().catch(() => {})));
+    // As players leave: DELETE (the server's count drops at once), then the peer closes.
+    await Promise.all(receivers.splice(0).map((r) => r.leave()));
     process.send!({ type: 'closed' });
   } else if (m.cmd === 'exit') {
     process.exit(0);
