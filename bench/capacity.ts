@@ -736,7 +736,18 @@ function parseCli(): CapacityOptions & { json: string | undefined } {
   set('loadCores', values['load-cores']);
   set('loadProcs', number('load-procs', 1));
   set('runs', number('runs', 1));
-  set('serverConfig', serverConfig(values['server-config'] ?? []));
+  const config = serverConfig(values['server-config'] ?? []);
+  // `workers` decides the placement too: one setting, whichever way it is given.
+  if (config.workers !== undefined) {
+    if (workers !== undefined && workers !== config.workers) {
+      throw new Error(
+        `--workers ${workers} and --server-config workers=${config.workers} disagree`,
+      );
+    }
+    set('workers', config.workers as number | 'auto');
+    delete config.workers;
+  }
+  set('serverConfig', config);
   set('serverNodeArgs', values['server-node-args']?.split(' ').filter(Boolean));
   set('keepGoing', values['keep-going']);
   return { ...opts, json: values.json };
