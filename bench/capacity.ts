@@ -14,8 +14,8 @@
  *   npx tsx bench/capacity.ts [--warmup 10] [--measure 30] [--steps 10,20,40,80,160,320,640]
  *     [--churn 2] [--churn-seconds <measure>] [--churn-stream 3]
  *     [--workers 1|K|auto] [--server-cores LIST] [--load-cores LIST] [--load-procs 1]
- *     [--runs 1] [--baseline-steps 2,4,8,12,16,24] [--only avatar|baseline]
- *     [--server-config key=value]... [--server-node-args '...'] [--prof-dir DIR] [--json FILE]
+ *     [--runs 1] [--keep-going] [--baseline-steps 2,4,8,12,16,24] [--only avatar|baseline]
+ *     [--server-config key=value]... [--server-node-args='--flag ...'] [--prof-dir DIR] [--json FILE]
  *
  * Environment: AVATAR_* variables reach the avatar server as they reach `avatar-server serve`;
  * `SEND_SLICES=k` sets `sendSlices`; `SERVER_NODE_ARGS='--max-semi-space-size=4'` adds Node flags
