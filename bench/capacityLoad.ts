@@ -1,6 +1,13 @@
 /**
  * The load generator of `bench/capacity.ts`, in its own process (pinned by the parent with
  * `taskset`): N real werift receivers that complete ICE and DTLS with the server and receive SRTP.
+ * The parent may run several of these processes and add up their reports.
+ *
+ * Churn (`churn` command): while the N stream, new receivers join at a steady rate (open loop: one
+ * every 1/rate s whether or not the previous one is up), each doing the full WHEP POST + ICE +
+ * DTLS, streaming a few seconds, then `DELETE`-ing its session. They are kept apart from the N,
+ * so `report` still describes only the streaming sessions; `churn` replies with the joiners' own
+ * figures (time to first packet, failures, deletes).
  *
  * Decrypting every packet would make this process, not the server, the bottleneck, so each
  * receiver reads the (cleartext) RTP header of every SRTP packet to count packets, frames (marker
@@ -12,6 +19,7 @@
 
 import { receiverH264, receiverVideoExtensions } from '@avatar-server/testkit';
 import { RTCPeerConnection, SrtpAuthenticationError } from 'werift';
+import { summary } from './stats.js';
 
 const SAMPLE = 32;
 const LATE_MS = 10;
@@ -48,6 +56,11 @@ class Receiver {
   /** Arrival minus RTP time for each frame of the window; lateness is relative to the minimum. */
   offsets: number[] = [];
   twcc = false;
+  /** The session's URL (the POST's Location), for the DELETE that ends it. */
+  location: string | undefined;
+  /** ms from sending the WHEP POST to its answer, and to the first SRTP packet. */
+  postMs = 0;
+  firstPacketMs = 0;
   #lastSeq = -1;
   #lastTs = -1;
   #tsUnwrapped = 0;
@@ -71,13 +84,17 @@ class Receiver {
 
   async connect(url: string, timeoutMs = 20_000) {
     await this.pc.setLocalDescription(await this.pc.createOffer());
+    const posted = performance.now();
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/sdp' },
       body: this.pc.localDescription!.sdp,
     });
     if (res.status !== 201) throw new Error(`WHEP POST ${res.status}: ${await res.text()}`);
+    const location = res.headers.get('location');
+    this.location = location ? new URL(location, url).href : undefined;
     const answer = await res.text();
+    this.postMs = performance.now() - posted;
     this.twcc = /transport-wide-cc|transport-cc/.test(answer);
     await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
     const transport = this.pc.getTransceivers()[0]!.receiver.dtlsTransport as unknown as {
@@ -108,12 +125,25 @@ class Receiver {
     };
     while (this.counters.packets === 0) {
       if (Date.now() > deadline) throw new Error('no SRTP packet arrived');
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 5));
     }
+    this.firstPacketMs = this.#firstPacketAt - posted;
   }
+
+  /** Ends the session as a player leaving does: WHEP DELETE, then the peer closes. */
+  async leave(): Promise<boolean> {
+    const res = this.location
+      ? await fetch(this.location, { method: 'DELETE' }).catch(() => undefined)
+      : undefined;
+    await this.pc.close().catch(() => {});
+    return res !== undefined && res.status >= 200 && res.status < 300;
+  }
+
+  #firstPacketAt = 0;
 
   #onPacket(data: Buffer) {
     const c = this.counters;
+    if (this.#firstPacketAt === 0) this.#firstPacketAt = performance.now();
     c.packets++;
     c.bytes += data.length;
     const seq = data.readUInt16BE(2);
@@ -176,6 +206,67 @@ async function open(url: string, count: number, concurrency: number) {
   return { opened: receivers.length, failed, errors, ms: Math.round(performance.now() - started) };
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Joins one receiver every 1/rate s for `durationS`; each streams `streamS` then leaves. Replies
+ * once every joiner has left: time to first packet (POST sent → first SRTP packet), failures.
+ */
+async function churn(url: string, rate: number, durationS: number, streamS: number) {
+  const ttfp: number[] = [];
+  const post: number[] = [];
+  const errors: string[] = [];
+  let joined = 0;
+  let failed = 0;
+  let deleted = 0;
+  let deleteFailed = 0;
+  let framesReceived = 0;
+  let withoutFrames = 0;
+  const join = async () => {
+    const receiver = new Receiver();
+    try {
+      await receiver.connect(url);
+    } catch (err) {
+      failed++;
+      if (errors.length < 3) errors.push((err as Error).message);
+      await receiver.pc.close().catch(() => {});
+      return;
+    }
+    joined++;
+    ttfp.push(receiver.firstPacketMs);
+    post.push(receiver.postMs);
+    await sleep(streamS * 1000);
+    framesReceived += receiver.counters.frames;
+    if (receiver.counters.frames === 0) withoutFrames++;
+    if (await receiver.leave()) deleted++;
+    else deleteFailed++;
+  };
+  const started = performance.now();
+  const joins: Promise<void>[] = [];
+  const count = Math.max(1, Math.round(rate * durationS));
+  for (let i = 0; i < count; i++) {
+    // Open loop, on a fixed schedule: a slow handshake does not slow the arrivals.
+    await sleep(Math.max(0, started + (i * 1000) / rate - performance.now()));
+    joins.push(join());
+  }
+  await Promise.all(joins);
+  const orNone = (s: ReturnType<typeof summary>) => (s.n ? s : { n: 0 });
+  return {
+    rate,
+    attempted: count,
+    joined,
+    failed,
+    errors,
+    deleted,
+    deleteFailed,
+    framesReceived,
+    joinersWithoutFrames: withoutFrames,
+    ttfpMs: orNone(summary(ttfp)),
+    postMs: orNone(summary(post)),
+    ms: Math.round(performance.now() - started),
+  };
+}
+
 function report() {
   const total = zero();
   let receiversWithoutPackets = 0;
@@ -192,16 +283,31 @@ function report() {
   };
 }
 
-process.on('message', async (m: { cmd: string; url?: string; count?: number }) => {
+type Command = {
+  cmd: string;
+  url?: string;
+  count?: number;
+  rate?: number;
+  durationS?: number;
+  streamS?: number;
+};
+
+process.on('message', async (m: Command) => {
   if (m.cmd === 'open') {
     process.send!({ type: 'opened', ...(await open(m.url!, m.count!, 4)) });
+  } else if (m.cmd === 'churn') {
+    process.send!({
+      type: 'churned',
+      churn: await churn(m.url!, m.rate!, m.durationS!, m.streamS!),
+    });
   } else if (m.cmd === 'reset') {
     for (const r of receivers) r.resetWindow();
     process.send!({ type: 'reset' });
   } else if (m.cmd === 'report') {
     process.send!({ type: 'report', report: report() });
   } else if (m.cmd === 'close') {
-    await Promise.all(receivers.splice(0).map((r) => r.pc.close().catch(() => {})));
+    // As players leave: DELETE (the server's count drops at once), then the peer closes.
+    await Promise.all(receivers.splice(0).map((r) => r.leave()));
     process.send!({ type: 'closed' });
   } else if (m.cmd === 'exit') {
     process.exit(0);

@@ -8,6 +8,16 @@
  * mode the media worker's, which sends the frames), RSS, and in avatar mode the frames sent more
  * than 10 ms after they were due (the tick's due time plus the
  * offset of the session's send slice, see SessionRegistry.ts).
+ *
+ * Avatar mode with several media workers: every figure is also given per worker (its sessions,
+ * late frames from its own slices, loop delay, GC, heap); the top-level loop delay and GC are the
+ * worst worker's (GC counts and totals are summed). Memory: the process RSS (every thread), the
+ * front's V8 heap and each worker's.
+ *
+ *   capacityServer.ts <avatar|baseline> <raw file> [JSON {workers, config}]
+ *
+ * `config` is merged over the bench's settings (after any AVATAR_* variables, which are read as
+ * the server's own CLI reads them), so a run can set any server setting without editing code.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -15,7 +25,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import pino from 'pino';
-import { parseConfig } from '../packages/server/src/config/load.js';
+import { configFromEnv, parseConfig } from '../packages/server/src/config/load.js';
 import { parseAnnexB } from '../packages/server/src/media/annexB.js';
 import { packetizeAccessUnit } from '../packages/server/src/rtp/h264Packetizer.js';
 import { startServer } from '../packages/server/src/server.js';
@@ -25,6 +35,10 @@ type Command = { cmd: 'reset' } | { cmd: 'stats' } | { cmd: 'exit' };
 
 const mode = process.argv[2] === 'baseline' ? 'baseline' : 'avatar';
 const rawFile = process.argv[3] ?? '';
+const overrides = JSON.parse(process.argv[4] ?? '{}') as {
+  workers?: number | 'auto';
+  config?: Record<string, unknown>;
+};
 const SIZE = 512;
 const FPS = 25;
 const BITRATE_KBPS = 1500;
@@ -44,7 +58,17 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ['gc'] });
 const children = new Set<ChildProcess>();
 let window = { cpu: process.cpuUsage(), at: performance.now(), childCpuMs: childCpuMs() };
-let late = { frames: 0, lateFrames: 0, ticks: 0, lateSlices: 0, maxTickMs: 0 };
+type Late = {
+  frames: number;
+  lateFrames: number;
+  ticks: number;
+  lateSlices: number;
+  maxTickMs: number;
+};
+const noLate = (): Late => ({ frames: 0, lateFrames: 0, ticks: 0, lateSlices: 0, maxTickMs: 0 });
+/** Frames due and late in the window: over every worker, and per worker index. */
+let late = noLate();
+let lateByWorker = new Map<number, Late>();
 
 /** CPU time of the live ffmpeg children (utime + stime from /proc, in ms). */
 function childCpuMs(): number {
@@ -61,10 +85,8 @@ function childCpuMs(): number {
 }
 
 let sessions = () => 0;
-/** Avatar mode: the media worker's own loop delay and GC in the window (it sends the frames). */
-let workerLoop: () => Promise<
-  { eventLoopDelayMs: object; gc: object; workerHeapUsedMB: number } | undefined
-> = async () => undefined;
+/** Avatar mode: the media workers' own loop delay, GC and heap in the window (they send the frames). */
+let workerLoop: () => Promise<Record<string, unknown> | undefined> = async () => undefined;
 let resetWorkerLoop = async () => {};
 
 async function stats() {
@@ -92,21 +114,26 @@ async function stats() {
       maxMs: +gc.maxMs.toFixed(2),
       over10ms: gc.over10ms,
     },
+    /** The whole process: the front and every worker thread. */
     rssMB: +(memory.rss / 1e6).toFixed(1),
+    /** The main thread's V8 heap (in avatar mode: the HTTP front). */
     heapUsedMB: +(memory.heapUsed / 1e6).toFixed(1),
-    // Avatar mode: the figures above are the front's; these replace them with the worker's.
+    // Avatar mode: the loop and GC figures above are the front's; these replace them with the
+    // workers' (and add the per-worker results).
     ...(await workerLoop()),
-    ...(mode === 'avatar'
-      ? {
-          framesDue: Math.round(late.frames),
-          framesLate10ms: Math.round(late.lateFrames),
-          lateFraction: late.frames ? +(late.lateFrames / late.frames).toFixed(5) : 0,
-          ticks: late.ticks,
-          slicesWithLateFrames: late.lateSlices,
-          /** Latest end of a slice after its scheduled time. */
-          maxSliceEndLateMs: +late.maxTickMs.toFixed(2),
-        }
-      : {}),
+    ...(mode === 'avatar' ? lateFigures(late) : {}),
+  };
+}
+
+function lateFigures(l: Late) {
+  return {
+    framesDue: Math.round(l.frames),
+    framesLate10ms: Math.round(l.lateFrames),
+    lateFraction: l.frames ? +(l.lateFrames / l.frames).toFixed(5) : 0,
+    ticks: l.ticks,
+    slicesWithLateFrames: l.lateSlices,
+    /** Latest end of a slice after its scheduled time. */
+    maxSliceEndLateMs: +l.maxTickMs.toFixed(2),
   };
 }
 
@@ -115,23 +142,57 @@ async function reset() {
   eld.reset();
   gc = { count: 0, totalMs: 0, maxMs: 0, over10ms: 0 };
   window = { cpu: process.cpuUsage(), at: performance.now(), childCpuMs: childCpuMs() };
-  late = { frames: 0, lateFrames: 0, ticks: 0, lateSlices: 0, maxTickMs: 0 };
+  late = noLate();
+  lateByWorker = new Map();
+}
+
+/** Deep merge of plain objects (config layers): later layers win, lists are replaced. */
+function merge(...layers: Array<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      const before = out[key];
+      const plain = (v: unknown): v is Record<string, unknown> =>
+        typeof v === 'object' && v !== null && !Array.isArray(v);
+      out[key] = plain(before) && plain(value) ? merge(before, value) : value;
+    }
+  }
+  return out;
 }
 
 async function startAvatar() {
-  const config = parseConfig({
+  const bench = {
     port: 0,
     host: '127.0.0.1',
     videosDir: 'videos',
     encoder: 'x264',
     logLevel: 'silent',
     maxSessions: 100_000,
-    // The load generator opens every session from 127.0.0.1: no per-IP rate limit.
+    // The load generator opens every session from 127.0.0.1: no per-IP rate limits.
     sessionRateLimit: { perMinute: 0, burst: 1 },
+    sessionRequestRateLimit: { perMinute: 0, burst: 1 },
     ...(process.env.SEND_SLICES ? { sendSlices: Number(process.env.SEND_SLICES) } : {}),
-    // One media worker: the per-core figure (the process is pinned to one core).
-    workers: 1,
-  });
+    // One media worker by default: the per-core figure (the process is pinned to one core).
+    workers: overrides.workers ?? 1,
+  };
+  const chosen = merge(configFromEnv(process.env), overrides.config ?? {});
+  const config = parseConfig(merge(bench, chosen), 'capacity server settings');
+  // What the run set beyond the bench's defaults, as the server parsed it (for the record).
+  const applied: Record<string, unknown> = { workers: config.workers };
+  const walk = (node: Record<string, unknown>, path: string[]) => {
+    for (const [key, value] of Object.entries(node)) {
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        walk(value as Record<string, unknown>, [...path, key]);
+      } else {
+        applied[[...path, key].join('.')] = [...path, key].reduce<unknown>(
+          (v, k) => (v as Record<string, unknown> | undefined)?.[k],
+          config,
+        );
+      }
+    }
+  };
+  walk(chosen, []);
+  if (process.env.SEND_SLICES) applied.sendSlices = config.sendSlices;
   const server = await startServer(config, {
     logger: pino({ level: 'silent' }),
     reportSlices: true,
@@ -140,16 +201,38 @@ async function startAvatar() {
   const { media } = server;
   sessions = () => media.size;
   workerLoop = async () => {
-    const [worker] = await media.snapshot();
-    if (!worker) return undefined;
+    const workers = await media.snapshot();
+    if (workers.length === 0) return undefined;
+    const worst = (pick: (w: (typeof workers)[number]) => number) => Math.max(...workers.map(pick));
+    const sum = (pick: (w: (typeof workers)[number]) => number) =>
+      workers.reduce((n, w) => n + pick(w), 0);
     return {
+      workerCount: media.count,
       eventLoopDelayMs: {
-        p50: worker.loopDelayMs.p50,
-        p99: worker.loopDelayMs.p99,
-        max: worker.loopDelayMs.max,
+        p50: worst((w) => w.loopDelayMs.p50),
+        p99: worst((w) => w.loopDelayMs.p99),
+        max: worst((w) => w.loopDelayMs.max),
       },
-      gc: worker.gc,
-      workerHeapUsedMB: +(worker.heapUsedBytes / 1e6).toFixed(1),
+      gc: {
+        count: sum((w) => w.gc.count),
+        totalMs: +sum((w) => w.gc.totalMs).toFixed(1),
+        maxMs: worst((w) => w.gc.maxMs),
+        over10ms: sum((w) => w.gc.over10ms),
+      },
+      workerHeapUsedMB: +(sum((w) => w.heapUsedBytes) / 1e6).toFixed(1),
+      perWorker: workers.map((w) => ({
+        index: w.index,
+        sessions: w.sessions.length,
+        restarts: w.restarts,
+        ...lateFigures(lateByWorker.get(w.index) ?? noLate()),
+        eventLoopDelayMs: {
+          p50: w.loopDelayMs.p50,
+          p99: w.loopDelayMs.p99,
+          max: w.loopDelayMs.max,
+        },
+        gc: w.gc,
+        heapUsedMB: +(w.heapUsedBytes / 1e6).toFixed(1),
+      })),
     };
   };
   resetWorkerLoop = () => media.resetLoopStats();
@@ -158,24 +241,33 @@ async function startAvatar() {
   // relative to that time; its sessions are served in order, so frame i of n went out at about
   // start + (end − start)·i/n. Late = frames that left more than 10 ms after their slice's
   // scheduled time (with one slice: after the tick was due, the measure used before slicing).
-  let lastTick = -1;
-  // The media worker reports each slice (reportSlices); the event loop and GC figures above are
-  // the front's, the worker's own are in its /status entry (loopDelayMs, gc).
-  media.on('slice', ({ tick, sessions: n, startLateMs, endLateMs }) => {
-    if (tick !== lastTick) {
-      lastTick = tick;
-      late.ticks++;
-    }
-    late.frames += n;
-    late.maxTickMs = Math.max(late.maxTickMs, endLateMs);
+  // The media workers report each slice (reportSlices), each on its own clock: ticks are
+  // counted per worker (the total is the sum), frames and late frames add up.
+  const lastTick = new Map<number, number>();
+  const count = (l: Late, n: number, startLateMs: number, endLateMs: number, newTick: boolean) => {
+    if (newTick) l.ticks++;
+    l.frames += n;
+    l.maxTickMs = Math.max(l.maxTickMs, endLateMs);
     if (endLateMs <= LATE_MS) return;
-    late.lateSlices++;
-    late.lateFrames +=
+    l.lateSlices++;
+    l.lateFrames +=
       startLateMs > LATE_MS
         ? n
         : (n * (endLateMs - LATE_MS)) / Math.max(1e-6, endLateMs - startLateMs);
+  };
+  media.on('slice', ({ tick, sessions: n, startLateMs, endLateMs }, worker) => {
+    const newTick = lastTick.get(worker) !== tick;
+    lastTick.set(worker, tick);
+    const own = lateByWorker.get(worker) ?? noLate();
+    lateByWorker.set(worker, own);
+    count(late, n, startLateMs, endLateMs, newTick);
+    count(own, n, startLateMs, endLateMs, newTick);
   });
-  return { url: `${server.url}/whep/avatars/default`, close: () => server.close() };
+  return {
+    url: `${server.url}/whep/avatars/default`,
+    applied,
+    close: () => server.close(),
+  };
 }
 
 /** One live encode per session, from the same raw frames, into the same werift send path. */
@@ -243,7 +335,7 @@ function encode(peer: AvatarPeer): ChildProcess {
     ...['-f', 'h264', 'pipe:1'],
   ];
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'ignore'] });
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   let sequence = Math.floor(Math.random() * 0x10000);
   let frame = 0;
   const timestampBase = Math.floor(Math.random() * 2 ** 31);
@@ -277,7 +369,11 @@ function encode(peer: AvatarPeer): ChildProcess {
 }
 
 const server = mode === 'avatar' ? await startAvatar() : await startBaseline();
-process.send!({ type: 'ready', url: server.url });
+process.send!({
+  type: 'ready',
+  url: server.url,
+  applied: 'applied' in server ? server.applied : {},
+});
 process.on('message', async (message: Command) => {
   if (message.cmd === 'reset') {
     await reset();
