@@ -273,6 +273,10 @@ type Breakdown = {
   total: number;
   /** Dominator chains (the object, then what holds it, up to its part's object) → bytes. */
   paths: Map<string, number>;
+  /** Bytes by the part object and its field that holds them (e.g. `DtlsContext.handshakeCache`). */
+  fields: Map<string, number>;
+  /** Retained bytes by constructor (instances held inside another instance of it count once). */
+  retained: Map<string, { size: number; count: number }>;
   parts: Map<string, number>;
   classes: Map<string, { size: number; count: number }>;
   partClasses: Map<string, Map<string, number>>;
@@ -307,14 +311,23 @@ function breakdown(file: string): Breakdown {
     }
     return '?';
   };
+  const fields = new Map<string, number>();
+  /** For each node: the part object above it and the field of that object it hangs from. */
+  const field: string[] = new Array(h.count);
+  field[0] = '(no part object)';
   const stack = [0];
   part[0] = 'other';
+  const visit: number[] = [];
   while (stack.length) {
     const n = stack.pop()!;
+    visit.push(n);
     const cls = className(h, n);
     const own = partOf.get(cls.replace(/^_+/, '').replace(/\d+$/, '')) ?? partOf.get(cls);
     const p = n === 0 ? 'other' : (own ?? part[idom[n]!]!);
     part[n] = p;
+    if (n !== 0 && own === undefined && field[n] === undefined) field[n] = field[idom[n]!]!;
+    if (own !== undefined) field[n] = `${cls} (itself)`;
+    fields.set(field[n]!, (fields.get(field[n]!) ?? 0) + h.self[n]!);
     const size = h.self[n]!;
     total += size;
     parts.set(p, (parts.get(p) ?? 0) + size);
@@ -342,9 +355,40 @@ function breakdown(file: string): Breakdown {
     const pc = partClasses.get(p) ?? new Map<string, number>();
     pc.set(cls, (pc.get(cls) ?? 0) + size);
     partClasses.set(p, pc);
-    for (let k = children[n]!; k < children[n + 1]!; k++) stack.push(kids[k]!);
+    for (let k = children[n]!; k < children[n + 1]!; k++) {
+      const kid = kids[k]!;
+      if (own !== undefined) {
+        const via = edgeName(n, kid);
+        field[kid] = via === '?' ? `${cls} (shared below it)` : `${cls}${via}`;
+      }
+      stack.push(kid);
+    }
   }
-  return { total, parts, classes, partClasses, paths };
+  // Retained sizes: children before parents (reverse of the preorder above).
+  const retainedOf = new Float64Array(h.count);
+  for (let i = visit.length - 1; i >= 0; i--) {
+    const n = visit[i]!;
+    retainedOf[n]! += h.self[n]!;
+    if (n !== 0) retainedOf[idom[n]!]! += retainedOf[n]!;
+  }
+  const retained = new Map<string, { size: number; count: number }>();
+  for (const n of visit) {
+    if (n === 0) continue;
+    const cls = className(h, n);
+    if (cls.startsWith('(')) continue;
+    // Count an instance once: not when an instance of the same class dominates it.
+    let up = idom[n]!;
+    let nested = false;
+    for (let d = 0; d < 4 && up !== 0; d++, up = idom[up]!) {
+      if (className(h, up) === cls) nested = true;
+    }
+    if (nested) continue;
+    const r = retained.get(cls) ?? { size: 0, count: 0 };
+    r.size += retainedOf[n]!;
+    r.count++;
+    retained.set(cls, r);
+  }
+  return { total, parts, classes, partClasses, paths, fields, retained };
 }
 
 const [fileA, fileB, addedArg] = process.argv.slice(2);
@@ -388,6 +432,31 @@ for (const [p] of partRows) {
   if (rows.length === 0) continue;
   console.log(`\n${p}:`);
   for (const [c, d] of rows) console.log(`  ${pad(c, 48)} ${kb(d).padStart(8)} KB`);
+}
+
+console.log('\nby the part object and field that holds it (retained), per added session:');
+{
+  const keys = new Set([...a.fields.keys(), ...b.fields.keys()]);
+  const rows = [...keys]
+    .map((k) => [k, (b.fields.get(k) ?? 0) - (a.fields.get(k) ?? 0)] as const)
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, Number(opt('fields') ?? 60));
+  for (const [k, d] of rows) console.log(`  ${kb(d).padStart(7)} KB  ${k}`);
+}
+
+console.log('\nretained size by constructor, per added session (instances per session):');
+{
+  const keys = new Set([...a.retained.keys(), ...b.retained.keys()]);
+  const rows = [...keys]
+    .map((k) => {
+      const x = a.retained.get(k) ?? { size: 0, count: 0 };
+      const y = b.retained.get(k) ?? { size: 0, count: 0 };
+      return [k, y.size - x.size, (y.count - x.count) / added] as const;
+    })
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, Number(opt('retained') ?? 40));
+  for (const [k, d, n] of rows)
+    console.log(`  ${kb(d).padStart(7)} KB  ${n.toFixed(1).padStart(6)}  ${k}`);
 }
 
 const tracePart = opt('paths');

@@ -31,6 +31,7 @@ import { hostCandidatesOnly } from './hostCandidatesOnly.js';
 import { addRtcpMuxOnly, checkOffer, OfferError } from './offer.js';
 import { announcePublicIp } from './publicIp.js';
 import { RtpHistory } from './rtpHistory.js';
+import { slimPeer } from './slimPeer.js';
 import { type RtpExtension, type SrtpKeys, SrtpWriter } from './srtpWriter.js';
 
 /**
@@ -244,6 +245,7 @@ export class AvatarPeer implements ViewerPeer {
     this.#pc.connectionStateChange.subscribe((state) => {
       this.#ready = state === 'connected';
     });
+    slimPeer(this.#pc, () => this.#log);
     // Why a viewer never connected or dropped: ICE (addresses, consent) or DTLS (keys).
     this.#pc.iceConnectionStateChange.subscribe((state) => {
       this.#log.debug({ state }, 'ICE state');
