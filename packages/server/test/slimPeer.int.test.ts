@@ -1,13 +1,13 @@
 import { Writable } from 'node:stream';
 import { receiverH264, receiverVideoExtensions, waitFor } from '@avatar-server/testkit';
 import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type RTCDataChannel,
   RTCPeerConnection,
   type RtpPacket,
   SrtpAuthenticationError,
 } from 'werift';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setMediaLogger } from '../src/lib/logger.js';
 import { AvatarPeer } from '../src/webrtc/AvatarPeer.js';
 import { slimEvents } from '../src/webrtc/slimPeer.js';
@@ -105,7 +105,7 @@ afterAll(async () => {
 });
 
 describe('a slimmed peer (webrtc/slimPeer.ts)', () => {
-  it('released its Events and DTLS handshake state once connected', async () => {
+  it('released its Events, DTLS handshake state and pooled key slices once connected', async () => {
     await waitFor(() => lines.some((l) => l.msg === 'peer slimmed after connecting'), {
       what: 'the slimming log line',
     });
@@ -113,6 +113,8 @@ describe('a slimmed peer (webrtc/slimPeer.ts)', () => {
     // werift 0.25.2 builds about 70 Events per peer; the DTLS socket is the one transport's.
     expect(line.events).toBeGreaterThan(50);
     expect(line.dtlsHandshakes).toBe(1);
+    // SRTP and SRTCP keys and salts (local and remote), the DTLS record keys: each got its own copy.
+    expect(line.keys).toBeGreaterThan(8);
   });
 
   it('keeps streaming, in order', async () => {

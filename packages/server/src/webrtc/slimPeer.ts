@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RTCPeerConnection } from 'werift';
+import { unpoolKeys } from './unpoolKeys.js';
 
 /**
  * Memory a connected, send-only werift (0.25.2) peer no longer needs, released at runtime on our
@@ -19,6 +20,7 @@ import type { RTCPeerConnection } from 'werift';
  *   copy of the process's private key and certificate; none is read again (werift handles no
  *   retransmitted flight after `connected`, and a renegotiation builds new contexts). The small
  *   Buffers among them are slices of Node's 8 KB pool, so each also pinned a whole slab.
+ * - **Pooled key slices** (unpoolKeys.ts): the keys that stay get allocations of their own.
  */
 export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
   let done = false;
@@ -26,8 +28,9 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
     if (state !== 'connected' || done) return;
     done = true;
     const released = LEVERS.has('dtls') ? releaseDtlsHandshakes(pc) : 0;
+    const keys = LEVERS.has('keys') ? unpoolKeys(pc) : 0;
     const events = LEVERS.has('events') ? slimEvents(pc) : 0;
-    log().debug({ events, dtlsHandshakes: released }, 'peer slimmed after connecting');
+    log().debug({ events, dtlsHandshakes: released, keys }, 'peer slimmed after connecting');
   });
   if (!LEVERS.has('events')) return;
   // A data channel the client opens later brings its own Events.
@@ -40,10 +43,10 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
 
 /**
  * Which releases run: all by default. `AVATAR_SERVER_SLIM_PEERS` (a comma list of `events`,
- * `dtls`, or `none`) exists for `bench/sessionMemory.ts`, to measure each one alone.
+ * `dtls`, `keys`, or `none`) exists for `bench/sessionMemory.ts`, to measure each one alone.
  */
 const LEVERS = new Set(
-  (process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls').split(',').map((s) => s.trim()),
+  (process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls,keys').split(',').map((s) => s.trim()),
 );
 
 type WeriftEvent = {
