@@ -16,10 +16,11 @@ import { unpoolKeys } from './unpoolKeys.js';
  *   detaches them (its `returnTrigger`/`returnListener` getters are unused), and neither do we.
  *   Only an Event whose shape and method sources are exactly werift 0.25.2's is touched.
  * - **DTLS handshake state.** Once DTLS is connected, werift keeps every handshake message
- *   (`handshakeCache`, the last flight, the flight objects), the ECDH key pairs and its own parsed
- *   copy of the process's private key and certificate; none is read again (werift handles no
- *   retransmitted flight after `connected`, and a renegotiation builds new contexts). The small
- *   Buffers among them are slices of Node's 8 KB pool, so each also pinned a whole slab.
+ *   (`handshakeCache`, the last flight, the flight objects, the hello extensions), the ECDH key
+ *   pairs and its own parsed copy of the process's private key and certificate; none is read
+ *   again (werift handles no retransmitted flight after `connected`, and a renegotiation builds
+ *   new contexts). The small Buffers among them are slices of Node's 8 KB pool, so each also
+ *   pinned a whole slab.
  * - **Pooled key slices** (unpoolKeys.ts): the keys that stay get allocations of their own.
  */
 export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
@@ -284,6 +285,7 @@ type DtlsSocketInternals = {
   flight5?: unknown;
   flight6?: unknown;
   bufferFragmentedHandshakes?: unknown[];
+  extensions?: unknown[];
   dtls?: { handshakeCache?: object; lastFlight?: unknown[]; lastMessage?: unknown[] };
   cipher?: {
     localPrivateKey?: unknown;
@@ -305,6 +307,8 @@ export function releaseDtlsHandshakes(pc: RTCPeerConnection): number {
     socket.flight5 = undefined;
     socket.flight6 = undefined;
     socket.bufferFragmentedHandshakes = [];
+    // The hello extensions (SRTP profiles, curves, signatures): sent once, in the ClientHello.
+    socket.extensions = [];
     socket.dtls.handshakeCache = {};
     socket.dtls.lastFlight = [];
     socket.dtls.lastMessage = [];
