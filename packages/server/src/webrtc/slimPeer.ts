@@ -22,9 +22,6 @@ import { unpoolKeys } from './unpoolKeys.js';
  *   new contexts). The small Buffers among them are slices of Node's 8 KB pool, so each also
  *   pinned a whole slab.
  * - **Pooled key slices** (unpoolKeys.ts): the keys that stay get allocations of their own.
- * - **Idle HMAC states.** Each of the four SRTP/SRTCP contexts (local and remote) creates two
- *   `createHmac` objects when it is made (an OpenSSL HMAC context each, outside the V8 heap) that
- *   werift never uses: it makes a new one for every authentication tag it computes.
  */
 export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
   let done = false;
@@ -33,9 +30,8 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
     done = true;
     const released = LEVERS.has('dtls') ? releaseDtlsHandshakes(pc) : 0;
     const keys = LEVERS.has('keys') ? unpoolKeys(pc) : 0;
-    const hmacs = LEVERS.has('hmac') ? releaseIdleHmacs(pc) : 0;
     const events = LEVERS.has('events') ? slimEvents(pc) : 0;
-    log().debug({ events, dtlsHandshakes: released, keys, hmacs }, 'peer slimmed after connecting');
+    log().debug({ events, dtlsHandshakes: released, keys }, 'peer slimmed after connecting');
   });
   if (!LEVERS.has('events')) return;
   // A data channel the client opens later brings its own Events.
@@ -48,8 +44,7 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
 
 /**
  * Which releases run: all by default. `AVATAR_SERVER_SLIM_PEERS` (a comma list of `events`,
- * `dtls`, `keys`, `hmac`, or `none`) exists for `bench/sessionMemory.ts`, to measure each one
- * alone.
+ * `dtls`, `keys`, or `none`) exists for `bench/sessionMemory.ts`, to measure each one alone.
  */
 const LEVERS = new Set(
   (process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls,keys').split(',').map((s) => s.trim()),
@@ -283,35 +278,6 @@ function* childrenOf(value: object): Generator<object> {
         : Object.values(value);
   for (const v of values) if (typeof v === 'object' && v !== null) yield v;
 }
-
-/**
- * Drops the HMAC objects werift's SRTP and SRTCP contexts create in their constructor
- * (`srtpSessionAuth`, `srtcpSessionAuth`): werift 0.25.2 never reads them, `generateSrtpAuthTag`
- * assigns a fresh one before use and SRTCP makes its own. Returns how many it dropped.
- */
-export function releaseIdleHmacs(pc: RTCPeerConnection): number {
-  let dropped = 0;
-  for (const transport of pc.dtlsTransports) {
-    const t = transport as unknown as { srtp?: SessionInternals; srtcp?: SessionInternals };
-    for (const session of [t.srtp, t.srtcp]) {
-      for (const context of [session?.localContext, session?.remoteContext]) {
-        if (!context) continue;
-        for (const key of ['srtpSessionAuth', 'srtcpSessionAuth'] as const) {
-          if (context[key] !== undefined) {
-            context[key] = undefined;
-            dropped++;
-          }
-        }
-      }
-    }
-  }
-  return dropped;
-}
-
-type SessionInternals = {
-  localContext?: { srtpSessionAuth?: unknown; srtcpSessionAuth?: unknown };
-  remoteContext?: { srtpSessionAuth?: unknown; srtcpSessionAuth?: unknown };
-};
 
 /** werift internals (0.25.2) of a DTLS socket after its handshake. */
 type DtlsSocketInternals = {
