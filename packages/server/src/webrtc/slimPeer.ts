@@ -6,7 +6,7 @@ import { unpoolKeys } from './unpoolKeys.js';
 /**
  * Memory a connected, send-only werift (0.25.2) peer no longer needs, released at runtime on our
  * own peers only (docs/benchmarks.md, "Memory per session", has the heap snapshots behind each
- * step). werift offers no setting for either:
+ * step). werift offers no setting for any of them:
  *
  * - **Events.** Every werift `Event` (about 70 per peer: one per callback list of the ICE agent,
  *   DTLS socket, transports, sender, receiver, data channel…) is built with ten arrow-function
@@ -213,8 +213,12 @@ export const WERIFT_EVENT_SOURCES =
 const knownEventClass = new WeakMap<object, boolean>();
 
 function isWeriftEvent(value: object): value is WeriftEvent {
+  const candidate = value as { subscribe?: unknown; event?: { stack?: unknown } };
+  if (typeof candidate.subscribe !== 'function' || !Array.isArray(candidate.event?.stack)) {
+    return false;
+  }
   const proto = Object.getPrototypeOf(value) as { constructor?: new () => object } | null;
-  if (!proto?.constructor || !('subscribe' in value) || !('event' in value)) return false;
+  if (!proto?.constructor) return false;
   let known = knownEventClass.get(proto);
   if (known === undefined) {
     known = false;
