@@ -29,9 +29,9 @@ import type {
 import { limitCandidatePairs } from './candidatePairs.js';
 import { hostCandidatesOnly } from './hostCandidatesOnly.js';
 import { addRtcpMuxOnly, checkOffer, OfferError } from './offer.js';
+import { slimPeer } from './peerMemory.js';
 import { announcePublicIp } from './publicIp.js';
 import { RtpHistory } from './rtpHistory.js';
-import { slimPeer } from './slimPeer.js';
 import { type RtpExtension, type SrtpKeys, SrtpWriter } from './srtpWriter.js';
 
 /**
