@@ -11,7 +11,7 @@
  *
  * Run: npx tsx bench/sessionMemory.ts [--steps 10,110] [--settle 8] [--snapshots bench-out]
  *   `AVATAR_SERVER_SLIM_PEERS=none` (or `events`, `dtls`) measures without (or with one of) the
- *   releases of webrtc/peerMemory.ts.
+ *   releases of webrtc/releaseAfterConnect.ts.
  */
 import { fork } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';

@@ -29,8 +29,8 @@ import type {
 import { limitCandidatePairs } from './candidatePairs.js';
 import { hostCandidatesOnly } from './hostCandidatesOnly.js';
 import { addRtcpMuxOnly, checkOffer, OfferError } from './offer.js';
-import { slimPeer } from './peerMemory.js';
 import { announcePublicIp } from './publicIp.js';
+import { slimPeer } from './releaseAfterConnect.js';
 import { RtpHistory } from './rtpHistory.js';
 import { type RtpExtension, type SrtpKeys, SrtpWriter } from './srtpWriter.js';
 

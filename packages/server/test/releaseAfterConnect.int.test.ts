@@ -10,10 +10,10 @@ import {
 } from 'werift';
 import { setMediaLogger } from '../src/lib/logger.js';
 import { AvatarPeer } from '../src/webrtc/AvatarPeer.js';
-import { slimEvents } from '../src/webrtc/peerMemory.js';
+import { slimEvents } from '../src/webrtc/releaseAfterConnect.js';
 
 /**
- * webrtc/peerMemory.ts releases state of werift's own objects at runtime, so it is tested against
+ * webrtc/releaseAfterConnect.ts releases state of werift's own objects at runtime, so it is tested against
  * werift's real code: an AvatarPeer answering a real werift viewer (video + control channel) is
  * slimmed once connected, then must still stream, answer NACKs from its history (a packet the
  * viewer drops once is sent again), take PLI and receiver reports, and carry data-channel
@@ -104,7 +104,7 @@ afterAll(async () => {
   await viewer?.close();
 });
 
-describe('a slimmed peer (webrtc/peerMemory.ts)', () => {
+describe('a slimmed peer (webrtc/releaseAfterConnect.ts)', () => {
   it('released its Events, DTLS handshake state and pooled key slices once connected', async () => {
     await waitFor(() => lines.some((l) => l.msg === 'peer slimmed after connecting'), {
       what: 'the slimming log line',
