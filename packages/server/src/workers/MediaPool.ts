@@ -12,7 +12,6 @@ import {
   fromWire,
   type Op,
   type Ops,
-  type WorkerMemory,
   type WorkerMessage,
   type WorkerSettings,
   type WorkerSnapshot,
@@ -295,7 +294,7 @@ export class MediaPool extends EventEmitter<PoolEvents> {
   }
 
   /** Worker `index`'s memory (benchmarks); `gc`: after a full GC (needs `--expose-gc`). */
-  memory(index: number, gc: boolean): Promise<WorkerMemory> {
+  memory(index: number, gc: boolean): Promise<Ops['memory']['result']> {
     const slot = this.#slots[index];
     if (!slot) throw new RangeError(`no media worker ${index} (there are ${this.count})`);
     return this.#call(slot, 'memory', { gc });
