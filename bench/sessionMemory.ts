@@ -10,8 +10,8 @@
  * session is therefore not reported in that mode (run once without `--snapshots` for it).
  *
  * Run: npx tsx bench/sessionMemory.ts [--steps 10,110] [--settle 8] [--snapshots bench-out]
- *   `AVATAR_SERVER_SLIM_PEERS=none` (or `events`, `dtls`) measures without (or with one of) the
- *   releases of webrtc/releaseAfterConnect.ts.
+ *   `AVATAR_SERVER_SLIM_PEERS=none` (or a list of `events`, `dtls`, `keys`) measures without (or
+ *   with some of) the releases of webrtc/releaseAfterConnect.ts.
  */
 import { fork } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';

@@ -13,11 +13,11 @@ import { AvatarPeer } from '../src/webrtc/AvatarPeer.js';
 import { slimEvents } from '../src/webrtc/releaseAfterConnect.js';
 
 /**
- * webrtc/releaseAfterConnect.ts releases state of werift's own objects at runtime, so it is tested against
- * werift's real code: an AvatarPeer answering a real werift viewer (video + control channel) is
- * slimmed once connected, then must still stream, answer NACKs from its history (a packet the
- * viewer drops once is sent again), take PLI and receiver reports, and carry data-channel
- * messages both ways.
+ * webrtc/releaseAfterConnect.ts releases state of werift's own objects at runtime, so it is
+ * tested against werift's real code: an AvatarPeer answering a real werift viewer (video and a
+ * control channel) is slimmed once connected, then must still stream, answer NACKs from its
+ * history (a packet the viewer drops once is sent again), take PLI and receiver reports, and
+ * carry data-channel messages both ways.
  */
 
 /** The media path's debug lines (AvatarPeer logs what it slimmed and the NACKs it answered). */
