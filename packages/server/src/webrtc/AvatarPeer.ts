@@ -33,6 +33,7 @@ import { hostCandidatesOnly } from './hostCandidatesOnly.js';
 import { type IceConnectionInternals, iceSend } from './iceSend.js';
 import { addRtcpMuxOnly, checkOffer, OfferError } from './offer.js';
 import { announcePublicIp } from './publicIp.js';
+import { slimPeer } from './releaseAfterConnect.js';
 import { RtpHistory } from './rtpHistory.js';
 import { type RtpExtension, type SrtpKeys, SrtpWriter } from './srtpWriter.js';
 
@@ -254,6 +255,7 @@ export class AvatarPeer implements ViewerPeer {
     this.#pc.connectionStateChange.subscribe((state) => {
       this.#lost = state === 'disconnected' || state === 'failed' || state === 'closed';
     });
+    slimPeer(this.#pc, () => this.#log);
     // Why a viewer never connected or dropped: ICE (addresses, consent) or DTLS (keys).
     this.#pc.iceConnectionStateChange.subscribe((state) => {
       this.#log.debug({ state }, 'ICE state');

@@ -268,10 +268,12 @@ export class MediaPool extends EventEmitter<PoolEvents> {
   }
 
   /** A request about one session, sent to the worker its id names. */
-  session<K extends Exclude<Op, 'answer' | 'offer' | 'snapshot' | 'closeAll' | 'resetLoopStats'>>(
-    op: K,
-    args: Ops[K]['args'],
-  ): Promise<Ops[K]['result']> {
+  session<
+    K extends Exclude<
+      Op,
+      'answer' | 'offer' | 'snapshot' | 'closeAll' | 'resetLoopStats' | 'memory'
+    >,
+  >(op: K, args: Ops[K]['args']): Promise<Ops[K]['result']> {
     return this.#call(this.#slotOf(args.session), op, args);
   }
 
@@ -289,6 +291,13 @@ export class MediaPool extends EventEmitter<PoolEvents> {
   /** A new measuring window for every worker's loop-delay and GC figures (benchmarks). */
   async resetLoopStats(): Promise<void> {
     await Promise.all(this.#slots.map((slot) => this.#call(slot, 'resetLoopStats', {})));
+  }
+
+  /** Worker `index`'s memory (benchmarks); `gc`: after a full GC (needs `--expose-gc`). */
+  memory(index: number, gc: boolean): Promise<Ops['memory']['result']> {
+    const slot = this.#slots[index];
+    if (!slot) throw new RangeError(`no media worker ${index} (there are ${this.count})`);
+    return this.#call(slot, 'memory', { gc });
   }
 
   /**

@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { AvatarServerError } from '../lib/errors.js';
 import { createLogger, setMediaLogger } from '../lib/logger.js';
@@ -191,6 +192,15 @@ const handlers: Handlers = {
     loopDelay.reset();
     gc = { count: 0, totalMs: 0, maxMs: 0, over10ms: 0 };
     return null;
+  },
+  memory({ gc: collect }) {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    // Twice: the first pass may free objects whose finalizers free more.
+    if (collect && gc) for (let i = 0; i < 2; i++) gc();
+    const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+    const heapPhysical = getHeapStatistics().total_physical_size;
+    const collected = collect && gc !== undefined;
+    return { collected, rss, heapUsed, heapTotal, external, arrayBuffers, heapPhysical };
   },
   closeAll({ reason }) {
     registry.closeAll(reason);

@@ -64,6 +64,19 @@ export type WorkerSnapshot = {
   udpSockets: number;
 };
 
+/** A worker's memory: its own V8 heap and off-heap buffers, and the process RSS (shared by all). */
+export type WorkerMemory = {
+  /** False when `gc` was asked but the process was not started with `--expose-gc`. */
+  collected: boolean;
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  /** Pages of the worker's V8 heap that are in memory (used or not). */
+  heapPhysical: number;
+};
+
 /** A created session: its id (naming the worker), its secrets, and the SDP to send back. */
 export type Created = {
   id: string;
@@ -98,6 +111,8 @@ export type Ops = {
   closeAll: { args: { reason: string }; result: null };
   /** Starts a new measuring window for the loop-delay and GC figures (benchmarks). */
   resetLoopStats: { args: Record<string, never>; result: null };
+  /** The worker's own memory (benchmarks); `gc`: after a full GC, if the process exposes one. */
+  memory: { args: { gc: boolean }; result: WorkerMemory };
 };
 export type Op = keyof Ops;
 

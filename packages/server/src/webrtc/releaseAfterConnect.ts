@@ -1,0 +1,326 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { RTCPeerConnection } from 'werift';
+import { unpoolKeys } from './unpoolKeys.js';
+
+/**
+ * Memory a connected, send-only werift (0.25.2) peer no longer needs, released at runtime on our
+ * own peers only (docs/benchmarks.md, "Memory per session", has the heap snapshots behind each
+ * step). werift offers no setting for any of them:
+ *
+ * - **Events.** Every werift `Event` (about 70 per peer: one per callback list of the ICE agent,
+ *   DTLS socket, transports, sender, receiver, data channel…) is built with ten arrow-function
+ *   class fields, ten closures of its own (~0.7 KB) though they all do the same thing. Each is
+ *   replaced by one shared function that reads `this`, so an Event keeps only its subscriber
+ *   list. werift always calls them as methods (`event.execute(…)`, `event.subscribe(…)`) and never
+ *   detaches them (its `returnTrigger`/`returnListener` getters are unused), and neither do we.
+ *   Only an Event whose shape and method sources are exactly werift 0.25.2's is touched.
+ * - **DTLS handshake state.** Once DTLS is connected, werift keeps every handshake message
+ *   (`handshakeCache`, the last flight, the flight objects, the hello extensions), the ECDH key
+ *   pairs and its own parsed copy of the process's private key and certificate; none is read
+ *   again (werift handles no retransmitted flight after `connected`, and a renegotiation builds
+ *   new contexts). The small Buffers among them are slices of Node's 8 KB pool, so each also
+ *   pinned a whole slab.
+ * - **Pooled key slices** (unpoolKeys.ts): the keys that stay get allocations of their own.
+ */
+export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
+  let done = false;
+  pc.connectionStateChange.subscribe((state) => {
+    if (state !== 'connected' || done) return;
+    done = true;
+    const released = LEVERS.has('dtls') ? releaseDtlsHandshakes(pc) : 0;
+    const keys = LEVERS.has('keys') ? unpoolKeys(pc) : 0;
+    const events = LEVERS.has('events') ? slimEvents(pc) : 0;
+    log().debug({ events, dtlsHandshakes: released, keys }, 'peer slimmed after connecting');
+  });
+  if (!LEVERS.has('events')) return;
+  // A data channel the client opens later brings its own Events.
+  pc.onDataChannel.subscribe((channel) => {
+    channel.stateChanged.subscribe((state) => {
+      if (state === 'open') slimEvents(channel);
+    });
+  });
+}
+
+/**
+ * Which releases run: all by default. `AVATAR_SERVER_SLIM_PEERS` (a comma list of `events`,
+ * `dtls`, `keys`, or `none`) exists for `bench/sessionMemory.ts`, to measure each one alone.
+ */
+const LEVERS = new Set(
+  (process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls,keys').split(',').map((s) => s.trim()),
+);
+
+type WeriftEvent = {
+  event: { stack: Subscriber[]; promiseStack: Subscriber[]; eventId: number };
+  ended: boolean;
+  onended?: () => void;
+  onerror: (e: unknown) => void;
+};
+/** An Event as its methods see it (`this`). */
+type EventThis = WeriftEvent & {
+  allUnsubscribe(): void;
+  subscribe(
+    execute: Subscriber['execute'],
+    complete?: Subscriber['complete'],
+    error?: Subscriber['error'],
+  ): { unSubscribe: () => void };
+  once(
+    execute: Subscriber['execute'],
+    complete?: Subscriber['complete'],
+    error?: Subscriber['error'],
+  ): void;
+};
+type Subscriber = {
+  execute: (...args: unknown[]) => unknown;
+  id: number;
+  complete?: () => void;
+  error?: (e: unknown) => void;
+};
+
+/** The same behaviour as werift's per-instance arrow functions, written once with `this`. */
+const shared = {
+  onerror(_e: unknown) {},
+  execute(this: WeriftEvent, ...args: unknown[]) {
+    if (this.ended) return;
+    for (const item of this.event.stack) item.execute(...args);
+    // werift starts this loop for every call; it only matters with queued subscribers.
+    if (this.event.promiseStack.length === 0) return;
+    (async () => {
+      for (const item of this.event.promiseStack) await item.execute(...args);
+    })().catch((e) => this.onerror(e));
+  },
+  complete(this: EventThis) {
+    if (this.ended) return;
+    for (const item of this.event.stack) item.complete?.();
+    this.allUnsubscribe();
+    this.ended = true;
+    if (this.onended) {
+      this.onended();
+      this.onended = undefined;
+    }
+  },
+  error(this: EventThis, e: unknown) {
+    if (this.ended) return;
+    for (const item of this.event.stack) item.error?.(e);
+    this.allUnsubscribe();
+  },
+  allUnsubscribe(this: WeriftEvent) {
+    if (this.ended) return;
+    this.event = { stack: [], promiseStack: [], eventId: 0 };
+  },
+  subscribe(
+    this: WeriftEvent,
+    execute: Subscriber['execute'],
+    complete?: Subscriber['complete'],
+    error?: Subscriber['error'],
+  ) {
+    const id = this.event.eventId;
+    this.event.stack.push({ execute, id, complete, error });
+    this.event.eventId++;
+    const unSubscribe = () => {
+      this.event.stack = this.event.stack.filter((item) => item.id !== id && item);
+    };
+    const disposer = (list: Array<() => void>) => {
+      list.push(unSubscribe);
+    };
+    return { unSubscribe, disposer };
+  },
+  queuingSubscribe(
+    this: WeriftEvent,
+    execute: Subscriber['execute'],
+    complete?: Subscriber['complete'],
+    error?: Subscriber['error'],
+  ) {
+    if (this.ended) throw new Error('event completed');
+    const id = this.event.eventId;
+    this.event.promiseStack.push({ execute, id, complete, error });
+    this.event.eventId++;
+    // As in werift: it filters `stack`, not `promiseStack`.
+    const unSubscribe = () => {
+      this.event.stack = this.event.stack.filter((item) => item.id !== id && item);
+    };
+    const disposer = (list: Array<() => void>) => {
+      list.push(unSubscribe);
+    };
+    return { unSubscribe, disposer };
+  },
+  once(
+    this: EventThis,
+    execute: Subscriber['execute'],
+    complete?: Subscriber['complete'],
+    error?: Subscriber['error'],
+  ) {
+    const off = this.subscribe(
+      (...args: unknown[]) => {
+        off.unSubscribe();
+        execute(...args);
+      },
+      complete,
+      error,
+    );
+  },
+  watch(this: EventThis, cb: (...args: unknown[]) => unknown, timeLimit?: number) {
+    return new Promise((resolve, reject) => {
+      const timeout =
+        timeLimit &&
+        setTimeout(() => {
+          reject('Event watch timeout');
+        }, timeLimit);
+      const { unSubscribe } = this.subscribe((...args: unknown[]) => {
+        if (cb(...args)) {
+          if (timeout) clearTimeout(timeout);
+          unSubscribe();
+          resolve(args);
+        }
+      });
+    });
+  },
+  asPromise(this: EventThis, timeLimit?: number) {
+    return new Promise((resolve, reject) => {
+      const timeout =
+        timeLimit &&
+        setTimeout(() => {
+          reject('Event asPromise timeout');
+        }, timeLimit);
+      this.once(
+        (...args: unknown[]) => {
+          if (timeout) clearTimeout(timeout);
+          resolve(args);
+        },
+        () => {
+          if (timeout) clearTimeout(timeout);
+          resolve([]);
+        },
+        (err: unknown) => {
+          if (timeout) clearTimeout(timeout);
+          reject(err);
+        },
+      );
+    });
+  },
+};
+
+const METHODS = Object.keys(shared) as Array<keyof typeof shared & string>;
+const KEYS = ['event', 'ended', 'onended', ...METHODS].sort().join();
+/**
+ * SHA-256 of the sources of werift 0.25.2's Event methods (a fresh instance's, in METHODS order).
+ * Another werift whose Event differs is left alone: `slimEvents` then returns 0 (tested).
+ */
+export const WERIFT_EVENT_SOURCES =
+  '2b9d4e1883e05738d89afa8ae83a30c4f6904eca67848b6fbd5189e72d87fc7e';
+
+/** Per Event class: whether it is the one `shared` reproduces (checked once, on a new instance). */
+const knownEventClass = new WeakMap<object, boolean>();
+
+function isWeriftEvent(value: object): value is WeriftEvent {
+  const candidate = value as { subscribe?: unknown; event?: { stack?: unknown } };
+  if (typeof candidate.subscribe !== 'function' || !Array.isArray(candidate.event?.stack)) {
+    return false;
+  }
+  const proto = Object.getPrototypeOf(value) as { constructor?: new () => object } | null;
+  if (!proto?.constructor) return false;
+  let known = knownEventClass.get(proto);
+  if (known === undefined) {
+    known = false;
+    try {
+      const fresh = new proto.constructor() as Record<string, unknown>;
+      if (Object.keys(fresh).sort().join() === KEYS) {
+        const sources = METHODS.map((m) => String(fresh[m])).join('\n');
+        known = createHash('sha256').update(sources).digest('hex') === WERIFT_EVENT_SOURCES;
+      }
+    } catch {
+      known = false;
+    }
+    knownEventClass.set(proto, known);
+  }
+  return known;
+}
+
+/**
+ * Replaces the per-instance closures of every werift Event reachable from `root` (own
+ * properties, arrays, maps and sets; not through closures) with the shared functions above.
+ * Returns how many Events it slimmed. Safe to run again: a slimmed Event is skipped.
+ */
+export function slimEvents(root: object): number {
+  const seen = new Set<object>();
+  const stack: object[] = [root];
+  let slimmed = 0;
+  while (stack.length > 0 && seen.size < 50_000) {
+    const value = stack.pop()!;
+    if (seen.has(value)) continue;
+    seen.add(value);
+    if (isWeriftEvent(value)) {
+      const event = value as unknown as Record<string, unknown>;
+      if (event.execute !== shared.execute) {
+        // The default onerror is werift's empty arrow function; one assigned by code stays.
+        const onerror = event.onerror;
+        for (const m of METHODS) if (m !== 'onerror') event[m] = shared[m];
+        if (typeof onerror === 'function' && /^\(e\)\s*=>\s*\{\s*\}$/.test(String(onerror))) {
+          event.onerror = shared.onerror;
+        }
+        slimmed++;
+      }
+      for (const s of value.event.stack) stack.push(s);
+      continue;
+    }
+    for (const child of childrenOf(value)) stack.push(child);
+  }
+  return slimmed;
+}
+
+/** Objects directly held by `value` that may hold werift objects; not Node's own machinery. */
+function* childrenOf(value: object): Generator<object> {
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Promise) return;
+  const name = (value as { constructor?: { name?: string } }).constructor?.name;
+  // Sockets, timers and abort signals hold Node internals, not werift state.
+  if (name === 'Socket' || name === 'Timeout' || name === 'AbortController') return;
+  const values: Iterable<unknown> =
+    value instanceof Map || value instanceof Set
+      ? value.values()
+      : Array.isArray(value)
+        ? value
+        : Object.values(value);
+  for (const v of values) if (typeof v === 'object' && v !== null) yield v;
+}
+
+/** werift internals (0.25.2) of a DTLS socket after its handshake. */
+type DtlsSocketInternals = {
+  connected?: boolean;
+  flight5?: unknown;
+  flight6?: unknown;
+  bufferFragmentedHandshakes?: unknown[];
+  extensions?: unknown[];
+  dtls?: { handshakeCache?: object; lastFlight?: unknown[]; lastMessage?: unknown[] };
+  cipher?: {
+    localPrivateKey?: unknown;
+    localCert?: unknown;
+    localKeyPair?: unknown;
+    remoteKeyPair?: unknown;
+  };
+};
+
+/**
+ * Drops what only the DTLS handshake reads, on every connected DTLS socket of `pc`; returns how
+ * many sockets it released. The SRTP keys, the record cipher and the master secret stay.
+ */
+export function releaseDtlsHandshakes(pc: RTCPeerConnection): number {
+  let released = 0;
+  for (const transport of pc.dtlsTransports) {
+    const socket = (transport as unknown as { dtls?: DtlsSocketInternals }).dtls;
+    if (!socket?.connected || !socket.dtls || !socket.cipher) continue;
+    socket.flight5 = undefined;
+    socket.flight6 = undefined;
+    socket.bufferFragmentedHandshakes = [];
+    // The hello extensions (SRTP profiles, curves, signatures): sent once, in the ClientHello.
+    socket.extensions = [];
+    socket.dtls.handshakeCache = {};
+    socket.dtls.lastFlight = [];
+    socket.dtls.lastMessage = [];
+    socket.cipher.localPrivateKey = undefined;
+    socket.cipher.localCert = undefined;
+    socket.cipher.localKeyPair = undefined;
+    socket.cipher.remoteKeyPair = undefined;
+    released++;
+  }
+  return released;
+}
