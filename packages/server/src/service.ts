@@ -79,6 +79,7 @@ export async function createAvatarService(
         silenceMs: config.audio.silenceMs,
         voiceThreshold: levelFromDbfs(config.audio.voiceThresholdDb),
         maxQueue: config.audio.maxQueue,
+        maxBufferedSeconds: config.audio.maxUtteranceSeconds,
         stallMs: config.audio.stallMs,
         maxUtteranceSeconds: config.audio.maxUtteranceSeconds,
       },

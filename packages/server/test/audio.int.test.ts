@@ -163,23 +163,39 @@ describe('audio in the session', () => {
       const audioReport = capture.report(capture.audioSsrc);
       const videoReport = capture.report(capture.videoSsrc);
       expect(audioReport && videoReport, 'sender reports for both tracks').toBeTruthy();
+      const videoMs = (i: number) => mediaTime(videoReport!, frames[i]!.timestamp, 90_000);
       const onsetMs = mediaTime(audioReport!, packets[firstTone]!.timestamp, 48_000);
-      const speakingMs = mediaTime(videoReport!, frames[firstSpeaking]!.timestamp, 90_000);
+      const speakingMs = videoMs(firstSpeaking);
       if (process.env.AUDIO_DEBUG) console.log({ sync: speakingMs - onsetMs });
-      // The first speaking frame is the one whose interval holds the onset (one frame: 40 ms).
+      // The first speaking frame is the one whose interval (40 ms) holds the onset: never before
+      // it, and the frame before it was shown before the onset. Later only if the server's clock
+      // skipped frames there (a stalled, loaded machine: it skips rather than bursts).
       expect(speakingMs - onsetMs).toBeGreaterThanOrEqual(-45);
-      expect(speakingMs - onsetMs).toBeLessThanOrEqual(25);
+      expect(videoMs(firstSpeaking - 1)).toBeLessThan(onsetMs - 15);
+      const skippedBeforeSpeaking = speakingMs - videoMs(firstSpeaking - 1) > 45;
+      expect(
+        speakingMs - onsetMs <= 25 || skippedBeforeSpeaking,
+        'late only after skipped frames',
+      ).toBe(true);
       const offsetMs = mediaTime(audioReport!, packets[lastTone]!.timestamp, 48_000);
-      const idleMs = mediaTime(videoReport!, frames[lastSpeaking + 1]!.timestamp, 90_000);
-      // Back to idle after the silence tail (250 ms), within a frame or two.
+      const idleMs = videoMs(lastSpeaking + 1);
+      // Back to idle after the silence tail (250 ms), within a frame or two (or skipped frames).
       expect(idleMs - offsetMs).toBeGreaterThanOrEqual(200);
-      expect(idleMs - offsetMs).toBeLessThanOrEqual(350);
+      const skippedBeforeIdle = idleMs - videoMs(lastSpeaking) > 45;
+      expect(idleMs - offsetMs <= 350 || skippedBeforeIdle, 'late only after skipped frames').toBe(
+        true,
+      );
 
       const view = (await (await fetch(client.location)).json()) as {
         speaking: boolean;
         audio: { queue: number; speaking: boolean; utterances: number };
       };
       expect(view.audio).toMatchObject({ queue: 0, speaking: false, utterances: 1 });
+      // The metrics count the utterance and its seconds.
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/avatar_speech_events_total\{event="start"\} [1-9]/);
+      const seconds = Number(/^avatar_audio_seconds_total (\S+)$/m.exec(metrics)?.[1]);
+      expect(seconds).toBeGreaterThanOrEqual(1.3);
     } finally {
       await client.close();
     }

@@ -51,6 +51,7 @@ function setup() {
       silenceMs: 250,
       voiceThreshold: levelFromDbfs(-45),
       maxQueue: 2,
+      maxBufferedSeconds: 60,
     },
     time,
   );

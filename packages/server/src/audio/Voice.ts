@@ -28,6 +28,8 @@ export type VoiceSettings = {
   voiceThreshold: number;
   /** Utterances queued or playing at once, per session. */
   maxQueue: number;
+  /** Audio received and not yet played, per session, in seconds: its memory is bounded. */
+  maxBufferedSeconds: number;
 };
 
 export type SpeechEventName = 'start' | 'end' | 'drained' | 'interrupted';
@@ -91,6 +93,8 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
   #playedSomething = false;
   #lastId = '';
   #closed = false;
+  /** Utterances dropped because the session held too much unplayed audio (end() reports it). */
+  #overflowed = new Set<string>();
   utterances = 0;
   audioSeconds = 0;
 
@@ -160,18 +164,30 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
     return { id, queued: this.#queue.length - 1 };
   }
 
-  /** More samples of an open utterance (ignored once it was interrupted). */
-  push(id: string, samples: Int16Array) {
+  /**
+   * More samples of an open utterance (ignored once it was interrupted). Beyond
+   * `maxBufferedSeconds` of unplayed audio in the session, the utterance is dropped and false
+   * returned: a session's memory is bounded whatever its clients send.
+   */
+  push(id: string, samples: Int16Array): boolean {
     const u = this.#queue.find((q) => q.id === id);
-    if (!u || u.ended || samples.length === 0) return;
+    if (!u || u.ended || samples.length === 0) return !this.#overflowed.has(id);
+    const buffered = this.#queue.reduce((sum, q) => sum + q.buffered / q.rate, 0);
+    if (buffered + samples.length / u.rate > this.#settings.maxBufferedSeconds) {
+      this.cancel(id);
+      this.#overflowed.add(id);
+      return false;
+    }
     u.chunks.push(samples);
     u.buffered += samples.length;
     u.received += samples.length;
     this.#play();
+    return true;
   }
 
   /** No more samples for this utterance; returns its duration (what was received). */
-  end(id: string): { durationMs: number } | undefined {
+  end(id: string): { durationMs: number; overflowed?: true } | undefined {
+    if (this.#overflowed.delete(id)) return { durationMs: 0, overflowed: true };
     const u = this.#queue.find((q) => q.id === id);
     if (!u) return undefined;
     u.ended = true;

@@ -52,7 +52,10 @@ export class ChannelAudio {
       this.end();
       return `the stream exceeded ${this.#limits.maxUtteranceSeconds} s of audio and was ended: send shorter utterances`;
     }
-    this.#voice.push(current.id, samples);
+    if (!this.#voice.push(current.id, samples)) {
+      this.close();
+      return `the session holds too much audio not yet played (setting audio.maxUtteranceSeconds): the stream was dropped; wait for the queue to play, or interrupt`;
+    }
     return undefined;
   }
 

@@ -186,6 +186,12 @@ const handlers: Handlers = {
       return { durationMs: 0 };
     }
     const ended = voice.end(utterance);
+    if (ended?.overflowed) {
+      throw new AvatarServerError(
+        'payload_too_large',
+        `the session holds ${settings.voice.maxBufferedSeconds} s of audio not yet played (setting audio.maxUtteranceSeconds): the utterance was dropped; wait for the queue to play, or interrupt`,
+      );
+    }
     if (!ended) {
       throw new AvatarServerError(
         'session_state',
