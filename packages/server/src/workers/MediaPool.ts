@@ -282,8 +282,11 @@ export class MediaPool extends EventEmitter<PoolEvents> {
    * requests). The samples' buffer is transferred, not copied.
    */
   audioChunk(session: string, utterance: string, samples: Int16Array) {
-    const slot = this.#slotOf(session);
-    if (slot.down) return;
+    // Called from ffmpeg's output and request bodies: it never throws (a lost session answers
+    // 404 at audioEnd).
+    const index = workerOfSession(session);
+    const slot = index === undefined ? undefined : this.#slots[index];
+    if (!slot || slot.down) return;
     const message: FrontMessage = { type: 'audioChunk', session, utterance, samples };
     slot.worker.postMessage(message, [samples.buffer as ArrayBuffer]);
   }
