@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
+import { levelFromDbfs } from './audio/voiced.js';
 import type { Config } from './config/schema.js';
 import { createApp } from './http/app.js';
 import { chooseLogFormat, createLogger, setMediaLogger } from './lib/logger.js';
@@ -75,6 +76,14 @@ export async function createAvatarService(
       logLevel: logger.level,
       youngGenerationMb: config.workerYoungGenerationMb,
       reportSlices: options.reportSlices ?? false,
+      voice: {
+        silenceMs: config.audio.silenceMs,
+        voiceThreshold: levelFromDbfs(config.audio.voiceThresholdDb),
+        maxQueue: config.audio.maxQueue,
+        maxBufferedSeconds: config.audio.maxUtteranceSeconds,
+        stallMs: config.audio.stallMs,
+        maxUtteranceSeconds: config.audio.maxUtteranceSeconds,
+      },
     },
     ice: (index) => ({
       ...ice,
@@ -134,6 +143,7 @@ export async function createAvatarService(
     version: VERSION,
     startedAt,
     demoDir: options.demoDir,
+    ffmpegPath: ffmpeg.path,
     metrics: metrics.register,
     draining: () => draining,
     status: () =>

@@ -11,6 +11,7 @@ import express from 'express';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AvatarRouter, createAvatarRouter } from '../src/index.js';
+import { toneWav } from './support/audio.js';
 import { TEST_SIZE } from './support/testServer.js';
 
 /**
@@ -97,6 +98,36 @@ describe('createAvatarRouter in an existing express app', () => {
       expect(ended.status).toBe(200);
       await client.close();
     }
+  });
+
+  it('has the audio routes: a /streams session with audio queues a WAV with the token, not without', async () => {
+    const created = (await (await post('/api/avatar/streams', { audio: true })).json()) as {
+      urls: { audio: string; session: string };
+    };
+    expect(created.urls.audio).toBe(`${created.urls.session}/audio`);
+    expect(created.urls.audio).toContain('/api/avatar/');
+    const send = (token: string | null) =>
+      fetch(created.urls.audio, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'audio/wav',
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        },
+        body: toneWav([{ ms: 300, freq: 440 }]),
+      });
+    expect((await send(null)).status).toBe(401);
+    const queued = await send(TOKEN);
+    expect(queued.status).toBe(202);
+    expect(await queued.json()).toMatchObject({ durationMs: 300, queued: 0 });
+    const interrupted = await fetch(created.urls.audio, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
+    expect(interrupted.status).toBe(200);
+    await fetch(created.urls.session, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
   });
 
   it('401 with WWW-Authenticate without the token; a wrong token is named as such', async () => {
