@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
+import { ClusterNodes } from './cluster/ClusterNodes.js';
+import type { ForwardCounts } from './cluster/forwardSessions.js';
+import { nodeIdOf } from './cluster/nodeId.js';
 import type { Config } from './config/schema.js';
 import { createApp } from './http/app.js';
 import { chooseLogFormat, createLogger, setMediaLogger } from './lib/logger.js';
@@ -9,6 +12,7 @@ import { VERSION } from './lib/version.js';
 import { AvatarCatalog } from './media/AvatarCatalog.js';
 import { chooseEncoder, type EncoderChoice } from './media/chooseEncoder.js';
 import { findAvatars } from './media/findAvatars.js';
+import { watchVideos } from './media/watchVideos.js';
 import { type FoundFfmpeg, findFfmpeg } from './media/findFfmpeg.js';
 import { OnDemandAvatars } from './media/OnDemandAvatars.js';
 import { killAllFfmpeg } from './media/runFfmpeg.js';
@@ -29,6 +33,8 @@ export type AvatarService = {
   logger: Logger;
   /** Resolves when every avatar found at start has compiled or failed. */
   compiled: Promise<void>;
+  /** The other nodes of the cluster (cluster/ClusterNodes.ts). */
+  cluster: ClusterNodes;
   /** Shutdown begins: `GET /ready` answers 503 from now on; sessions keep running until close. */
   drain(): void;
   /** Ends every session, stops the media workers and any compile. */
@@ -62,11 +68,22 @@ export async function createAvatarService(
     'encoder chosen',
   );
 
+  const node = nodeIdOf(config.cluster);
+  const cluster = new ClusterNodes({
+    self: node,
+    secret: config.cluster.secret,
+    nodes: config.cluster.nodes,
+    dns: config.cluster.dns,
+    port: config.cluster.port ?? config.port,
+    logger,
+  });
+  const forwards: ForwardCounts = { forwarded: 0, failed: 0, unknownNode: 0 };
   const workers = workerCount(config.workers);
   const { portRange, ...ice } = config.ice;
   const media = new MediaPool({
     count: workers,
     settings: {
+      node,
       fps: config.fps,
       switchWaitFrames: config.switchWaitFrames,
       sendSlices: config.sendSlices,
@@ -83,7 +100,11 @@ export async function createAvatarService(
     logger,
   });
   let catalog: AvatarCatalog | undefined;
-  const metrics = createMetrics({ media, avatars: () => catalog?.list() ?? [] });
+  const metrics = createMetrics({
+    media,
+    avatars: () => catalog?.list() ?? [],
+    cluster: { forwards, identityQueries: () => cluster.identityQueries },
+  });
   catalog = new AvatarCatalog({
     ffmpegPath: ffmpeg.path,
     encoder: encoder.kind,
@@ -97,6 +118,8 @@ export async function createAvatarService(
     analysis: { trim: config.loopTrim, minLoopFraction: config.loopMinFraction },
     cacheDir: resolve(config.cacheDir),
     cacheMaxBytes: config.cacheMaxMb * 1e6,
+    // With a cache folder shared by several nodes, one compiles each avatar (media/compileLock.ts).
+    lock: { owner: node },
     maxRtpPayload: config.maxRtpPayload,
     logger,
     progressLogMs: redrawnBar ? 500 : 5000,
@@ -120,7 +143,9 @@ export async function createAvatarService(
     );
   }
   const compiled = catalog.compile(sources);
-  logger.info({ workers, portRange }, 'media workers started');
+  logger.info({ workers, portRange, node }, 'media workers started');
+  const rescan = watchVideos(catalog, resolve(config.videosDir), config.videosRescanS, logger);
+  await cluster.start();
   let draining = false;
   const bitrate = new BitrateMeter(() => media.bytesSent);
 
@@ -135,6 +160,8 @@ export async function createAvatarService(
     demoDir: options.demoDir,
     metrics: metrics.register,
     draining: () => draining,
+    cluster,
+    forwards,
     status: () =>
       buildStatus({
         version: VERSION,
@@ -145,6 +172,7 @@ export async function createAvatarService(
         ffmpeg,
         bitrate,
         maxSessions: config.maxSessions,
+        cluster: { node, nodes: cluster.list(), forwards: { ...forwards } },
       }),
   });
 
@@ -156,11 +184,14 @@ export async function createAvatarService(
     ffmpeg,
     logger,
     compiled,
+    cluster,
     drain() {
       draining = true;
     },
     async close() {
       draining = true;
+      rescan.stop();
+      cluster.stop();
       killAllFfmpeg(); // a compile still running is abandoned; its temporary folder is removed
       bitrate.stop();
       onDemand.close();

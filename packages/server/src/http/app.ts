@@ -8,6 +8,9 @@ import type { Config } from '../config/schema.js';
 import { AvatarServerError } from '../lib/errors.js';
 import type { AvatarCatalog } from '../media/AvatarCatalog.js';
 import type { OnDemandAvatars } from '../media/OnDemandAvatars.js';
+import type { ClusterNodes } from '../cluster/ClusterNodes.js';
+import { clientAddress, type ForwardCounts, forwardSessions } from '../cluster/forwardSessions.js';
+import { identityRoute } from '../cluster/identityRoute.js';
 import type { MediaPool } from '../workers/MediaPool.js';
 import { avatarsRoutes } from './avatarsRoutes.js';
 import { operatorCheck, requireOperator } from './operatorAccess.js';
@@ -29,6 +32,10 @@ export type AppDeps = Omit<OpsDeps, 'sessions' | 'operatorOnly' | 'defaultAvatar
   /** Folder of the built demo page, served at `/` when present. */
   demoDir?: string | undefined;
   logger: Logger;
+  /** The other nodes: session URLs naming one of them are forwarded there (cluster/). */
+  cluster: ClusterNodes;
+  /** Counted by the forwarding middleware, shown in /status and /metrics. */
+  forwards: ForwardCounts;
 };
 
 /** An incoming X-Request-Id is kept (a proxy's id joins both logs); otherwise a new one. */
@@ -103,11 +110,19 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(avatarsRoutes(deps.catalog, operatorCheck(config)));
+  // Another node's session: forwarded before any route or body parser sees it (any sub-route).
+  const secret = config.cluster.secret;
+  const forward = { cluster: deps.cluster, secret, logger: deps.logger, counts: deps.forwards };
+  app.use('/whep/sessions/:sessionId', forwardSessions({ ...forward, kind: 'whep' }));
+  app.use('/streams/:sessionId', forwardSessions({ ...forward, kind: 'streams' }));
+  app.use(identityRoute(deps.cluster, secret));
   const routeDeps = {
     ...deps,
     // One per-IP limiter for both ways of creating a session.
     creationLimit: limitSessionCreation(config.sessionRateLimit),
-    sessionAccess: sessionAccess(deps.media, config.sessionRequestRateLimit),
+    sessionAccess: sessionAccess(deps.media, config.sessionRequestRateLimit, (req) =>
+      clientAddress(secret, req),
+    ),
   };
   app.use(whepRoutes(routeDeps));
   app.use(streamsRoutes(routeDeps));
