@@ -70,7 +70,11 @@ export class ClusterNodes {
 
   /** Every other node known now. */
   list(): NodeAddress[] {
-    const out: NodeAddress[] = [...this.#static].map(([id, url]) => ({ id, url, source: 'config' }));
+    const out: NodeAddress[] = [...this.#static].map(([id, url]) => ({
+      id,
+      url,
+      source: 'config',
+    }));
     for (const found of this.#found.values()) {
       if (found.id && found.id !== this.#options.self && !this.#static.has(found.id)) {
         out.push({ id: found.id, url: found.url, source: 'dns' });

@@ -127,7 +127,10 @@ export function forwardSessions(options: {
         res.destroy();
         return;
       }
-      logger.warn({ node: owner, err: err.message }, 'cluster: the node of a session does not answer');
+      logger.warn(
+        { node: owner, err: err.message },
+        'cluster: the node of a session does not answer',
+      );
       next(
         new AvatarServerError(
           'session_not_found',
@@ -149,11 +152,20 @@ export function forwardSessions(options: {
  */
 export function clientAddress(
   secret: string | undefined,
-  req: { method: string; originalUrl: string; headers: IncomingHttpHeaders; ip?: string | undefined },
+  req: {
+    method: string;
+    originalUrl: string;
+    headers: IncomingHttpHeaders;
+    ip?: string | undefined;
+  },
 ): string {
   if (secret !== undefined && req.headers[HEADER.signature] !== undefined) {
     const path = req.originalUrl;
-    const signed = verifyRequest(secret, req.headers, { purpose: 'forward', method: req.method, path });
+    const signed = verifyRequest(secret, req.headers, {
+      purpose: 'forward',
+      method: req.method,
+      path,
+    });
     if (signed?.client) return signed.client;
   }
   return req.ip ?? 'unknown';

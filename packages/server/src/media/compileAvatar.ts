@@ -161,12 +161,10 @@ export async function compileAvatar(
   if (opts.lock) {
     // A cache folder shared by several nodes: one compiles, the others wait and load.
     await mkdir(opts.cacheDir, { recursive: true });
-    const turn = await compileTurn(
-      opts.cacheDir,
-      key,
-      () => readCachedAvatar(opts.cacheDir, key),
-      { ...opts.lock, logger: log },
-    );
+    const turn = await compileTurn(opts.cacheDir, key, () => readCachedAvatar(opts.cacheDir, key), {
+      ...opts.lock,
+      logger: log,
+    });
     if ('done' in turn) return fromCache(turn.done);
     lock = turn.lock;
   }
@@ -182,7 +180,6 @@ async function compileFresh(
   opts: CompileOptions,
   { key, log, started }: { key: string; log: Logger; started: number },
 ): Promise<CompileOutcome> {
-
   const work = await mkdtemp(join(tmpdir(), 'avatar-compile-'));
   const meter = new CompileMeter(reportProgress(log, opts));
   const { size, fps } = opts.settings;
