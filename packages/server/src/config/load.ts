@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { defaultNodeId, NODE_ID } from '../cluster/nodeId.js';
 import { coerceSetting, type SettingKey, SettingValueError, setPath, settingKeys } from './keys.js';
 import { fromOriginalKeys } from './originalKeys.js';
 import { type Config, type ConfigInput, ConfigSchema } from './schema.js';
-import { defaultNodeId, NODE_ID } from '../cluster/nodeId.js';
 import { readSecretFiles, SecretFileError } from './secretFiles.js';
 
 /** A configuration that cannot be used; the message names the key and what is wrong. */

@@ -12,10 +12,10 @@ import {
   fromWire,
   type Op,
   type Ops,
+  parseSessionId,
   type WorkerMessage,
   type WorkerSettings,
   type WorkerSnapshot,
-  parseSessionId,
 } from './protocol.js';
 
 /** Longest wait for a worker's reply (an answer includes ICE setup; normally milliseconds). */
