@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   decodeMarkers,
   LOOP,
   type MarkerAvatarDir,
+  makeMarkerClip,
   makeMarkerVideos,
   WhepTestClient,
   waitFor,
@@ -57,6 +59,7 @@ beforeAll(async () => {
       AVATAR_CLUSTER_SECRET: SECRET,
       AVATAR_CLUSTER_NODES: members,
       AVATAR_DRAIN_TIMEOUT_S: String(DRAIN_S),
+      AVATAR_VIDEOS_RESCAN_S: '1',
     }),
   );
   // All three start at once on an empty cache folder: one compiles, the others wait for it.
@@ -156,6 +159,41 @@ describe('three nodes behind HAProxy', () => {
     );
     expect(fromCache.filter((f) => !f)).toHaveLength(1);
   });
+
+  it('a clip pair dropped into the shared videos folder becomes an avatar on every node, compiled once', async () => {
+    // Made aside, then moved in: as an operator copies a folder onto the shared volume.
+    const aside = join(dirs.root, 'aside');
+    mkdirSync(aside);
+    await makeMarkerClip({
+      path: join(aside, 'idle.mp4'),
+      loop: LOOP.idle,
+      frames: 30,
+      size: SIZE,
+    });
+    await makeMarkerClip({
+      path: join(aside, 'speaking.mp4'),
+      loop: LOOP.speaking,
+      frames: 20,
+      size: SIZE,
+    });
+    renameSync(aside, join(dirs.videosDir, 'newcomer'));
+    for (const node of nodes) {
+      await waitFor(
+        async () => {
+          const list = (await (await fetch(`${node.url}/avatars`)).json()) as Array<{
+            id: string;
+            state: string;
+          }>;
+          return list.some((a) => a.id === 'newcomer' && a.state === 'ready');
+        },
+        { timeoutMs: 90_000, intervalMs: 250, what: `${node.id} to serve the new avatar` },
+      );
+    }
+    const compiles = nodes.flatMap((n) =>
+      n.lines().filter((l) => l.msg === 'avatar compiled' && l.avatar === 'newcomer'),
+    );
+    expect(compiles).toHaveLength(1);
+  }, 120_000);
 
   it('sessions spread over the nodes; speaking, GET, trickle PATCH and DELETE reach the owner whichever node receives them', async () => {
     const viewers = [];

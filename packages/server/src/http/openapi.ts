@@ -414,7 +414,7 @@ export function openApiDocument(version: string) {
           summary:
             'Readiness: the server accepts sessions for its default avatar (send it viewers when 200)',
           description:
-            '503 (problem+json with Retry-After) while the default avatar compiles (with `progress` and `etaSeconds`), when it failed or is missing, and from the start of a graceful shutdown (`server_draining`, during `drainMs`).',
+            '503 (problem+json with Retry-After) while the default avatar compiles (with `progress` and `etaSeconds`), when it failed or is missing, and from the start of a graceful shutdown (`server_draining`, while it drains: `drainTimeoutS`).',
           responses: { '200': json(ref('Ready'), 'Ready'), '503': problem },
         },
       },
