@@ -42,7 +42,7 @@ beforeAll(async () => {
   dirs = await makeMarkerVideos({ idleFrames: 50, speakingFrames: 40, size: SIZE });
   const ids = ['node-a', 'node-b', 'node-c'];
   const ports = [await freePort(), await freePort(), await freePort()];
-  const udpBase = 42_000 + Math.floor(Math.random() * 200) * 100;
+  const udpBase = 42_000 + Math.floor(Math.random() * 60) * 300;
   const members = ids.map((id, i) => `${id}=http://127.0.0.1:${ports[i]}`).join(',');
   nodes = ids.map((id, i) =>
     startNode(id, ports[i]!, {
@@ -54,7 +54,7 @@ beforeAll(async () => {
       AVATAR_X264_PRESET: 'ultrafast',
       AVATAR_LOOP_TRIM: 'false',
       AVATAR_WORKERS: '1',
-      AVATAR_ICE_PORT_RANGE: `${udpBase + i * 30},${udpBase + i * 30 + 29}`,
+      AVATAR_ICE_PORT_RANGE: `${udpBase + i * 100},${udpBase + i * 100 + 99}`,
       AVATAR_TOKENS: TOKEN,
       AVATAR_CLUSTER_SECRET: SECRET,
       AVATAR_CLUSTER_NODES: members,
@@ -102,7 +102,12 @@ async function viewer() {
   const id = client.location.split('/').at(-1)!;
   const owner = parseSessionId(id)?.node;
   expect(owner, `session id ${id} names its node`).toBeDefined();
-  await client.waitForFrames(3, 30_000);
+  await client.waitForFrames(3, 30_000).catch((err: Error) => {
+    // What the owner logged about this session says why (e.g. a handshake that timed out).
+    const lines = nodes.find((n) => n.id === owner)?.lines() ?? [];
+    const about = lines.filter((l) => JSON.stringify(l).includes(id)).slice(-10);
+    throw new Error(`${err.message} for ${id} on ${owner}: ${JSON.stringify(about)}`);
+  });
   return { client, id, owner: owner! };
 }
 
