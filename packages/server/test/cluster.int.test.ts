@@ -7,6 +7,8 @@ import {
   type MarkerAvatarDir,
   makeMarkerClip,
   makeMarkerVideos,
+  type StreamCreated,
+  StreamsTestClient,
   WhepTestClient,
   waitFor,
 } from '@avatar-server/testkit';
@@ -255,6 +257,61 @@ describe('three nodes behind HAProxy', () => {
     }
     for (const { client } of rest) await client.waitForFrames(client.frames.length + 10);
   }, 120_000);
+
+  it('a streamed (chunked) body and the original API reach the owner through any node', async () => {
+    const { client } = await viewer();
+    const ufrag = /a=ice-ufrag:(\S+)/.exec(client.pc.localDescription!.sdp)![1]!;
+    // A body sent in pieces, without a length: forwarded as it comes.
+    const bytes = Buffer.from(patchBody(ufrag));
+    const pieces = [bytes.subarray(0, 30), bytes.subarray(30)];
+    for (let i = 0; i < 3; i++) {
+      const streamed = await fetch(client.location, {
+        method: 'PATCH',
+        headers: { ...auth, 'Content-Type': 'application/trickle-ice-sdpfrag' },
+        body: new ReadableStream({
+          start(controller) {
+            for (const piece of pieces) controller.enqueue(new Uint8Array(piece));
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      expect(streamed.status).toBe(204);
+    }
+
+    // POST /streams, then the answer at urls.answer with the session_token: both go through
+    // HAProxy, so the answer lands on another node than the one that made the offer.
+    const response = await fetch(`${lb.url}/streams`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: '{"video_id": "default"}',
+    });
+    expect(response.status).toBe(201);
+    const created = (await response.json()) as StreamCreated & { session_token: string };
+    expect(created.urls.answer.startsWith(`${lb.url}/streams/`)).toBe(true);
+    const streams = new StreamsTestClient();
+    try {
+      const sdp = await streams.answer(created.offer.sdp);
+      const answer = (token: string) =>
+        fetch(created.urls.answer, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ type: 'answer', sdp }),
+        });
+      expect((await answer('not-the-session-token')).status).toBe(401);
+      expect((await answer(created.session_token)).status).toBe(200);
+      await streams.waitForFrames(5);
+      const speaking = await speak(created.urls.session, true, {
+        Authorization: `Bearer ${created.session_token}`,
+      });
+      expect(speaking.status).toBe(200);
+      expect((await fetch(created.urls.session, { method: 'DELETE', headers: auth })).status).toBe(
+        200,
+      );
+    } finally {
+      await streams.close();
+    }
+  }, 60_000);
 
   it('a forged id naming an unknown node is a 404 without any connection; one naming a known node is asked there', async () => {
     const random = randomBytes(16).toString('base64url');

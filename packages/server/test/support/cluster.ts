@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,9 @@ import { waitFor } from '@avatar-server/testkit';
 /** The `avatar-server` command as a user runs it (from source, through tsx). */
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
+
+/** Debian installs HAProxy in /usr/sbin, which a user's PATH may lack. */
+const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
 
 /** A free TCP port on loopback (the kernel's choice; released at once for the child to take). */
 export async function freePort(): Promise<number> {
@@ -118,7 +121,12 @@ export async function startHaproxy(
   ].join('\n');
   const file = join(dir, 'haproxy.cfg');
   writeFileSync(file, config);
-  const child = spawn('haproxy', ['-f', file, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(HAPROXY, ['-f', file, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let failed = false;
+  child.on('error', (err) => {
+    failed = true;
+    out += `cannot run haproxy (${err.message}): install it (apt-get install haproxy; .ci/run does)`;
+  });
   let out = '';
   child.stdout!.on('data', (d) => {
     out += d;
@@ -144,7 +152,7 @@ export async function startHaproxy(
   };
   await waitFor(
     async () => {
-      if (child.exitCode !== null) throw new Error(`haproxy exited: ${out}`);
+      if (failed || child.exitCode !== null) throw new Error(`haproxy did not start: ${out}`);
       return (await states().catch(() => undefined)) !== undefined;
     },
     { timeoutMs: 10_000, what: 'haproxy to start' },
