@@ -184,6 +184,33 @@ export function openApiDocument(version: string) {
             status: { const: 'ok' },
             version: { type: 'string' },
             uptimeSeconds: { type: 'integer' },
+            cluster: {
+              type: 'object',
+              description:
+                'This node (the id its session ids start with), the other nodes it knows, and the session requests it forwarded to them (docs/scaling.md)',
+              properties: {
+                node: { type: 'string' },
+                nodes: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      id: { type: 'string' },
+                      url: { type: 'string' },
+                      source: { enum: ['config', 'dns'] },
+                    },
+                  },
+                },
+                forwards: {
+                  type: 'object',
+                  properties: {
+                    forwarded: { type: 'integer' },
+                    failed: { type: 'integer' },
+                    unknownNode: { type: 'integer' },
+                  },
+                },
+              },
+            },
             avatars: { type: 'array', items: ref('AvatarStatus') },
             encoder: {
               type: 'object',
