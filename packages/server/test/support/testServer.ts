@@ -40,6 +40,9 @@ export async function startTestServer(
     // limits on.
     sessionRateLimit: { perMinute: 0, burst: 1 },
     sessionRequestRateLimit: { perMinute: 0, burst: 1 },
+    // Pairs a test adds after the start are compiled on request (clipRequests), not by a rescan;
+    // the cluster test turns the rescan on.
+    videosRescanS: 0,
     ...overrides,
   });
   const server = await startServer(config, {
