@@ -15,7 +15,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSessionId } from '../src/workers/protocol.js';
 import {
-  freePort,
+  freePorts,
   type HaproxyProcess,
   type NodeProcess,
   startHaproxy,
@@ -43,7 +43,7 @@ const clients: WhepTestClient[] = [];
 beforeAll(async () => {
   dirs = await makeMarkerVideos({ idleFrames: 50, speakingFrames: 40, size: SIZE });
   const ids = ['node-a', 'node-b', 'node-c'];
-  const ports = [await freePort(), await freePort(), await freePort()];
+  const ports = await freePorts(3);
   const udpBase = 42_000 + Math.floor(Math.random() * 60) * 300;
   const members = ids.map((id, i) => `${id}=http://127.0.0.1:${ports[i]}`).join(',');
   nodes = ids.map((id, i) =>
@@ -70,7 +70,7 @@ beforeAll(async () => {
       waitFor(
         async () => {
           if (node.child.exitCode !== null) {
-            throw new Error(`${node.id} exited: ${JSON.stringify(node.lines().slice(-5))}`);
+            throw new Error(`${node.id} exited: ${node.output().slice(-2000)}`);
           }
           const ready = await fetch(`${node.url}/ready`).catch(() => undefined);
           return ready?.status === 200;

@@ -12,13 +12,19 @@ const TSX = import.meta.resolve('tsx');
 /** Debian installs HAProxy in /usr/sbin, which a user's PATH may lack. */
 const HAPROXY = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
 
-/** A free TCP port on loopback (the kernel's choice; released at once for the child to take). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((ok) => server.close(() => ok()));
-  return port;
+/**
+ * `count` different free TCP ports on loopback (the kernel's choice, all held until each is
+ * known so none is handed out twice, then released for the children to take).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  const ports: number[] = [];
+  for (const server of servers) {
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    ports.push((server.address() as AddressInfo).port);
+  }
+  await Promise.all(servers.map((s) => new Promise<void>((ok) => s.close(() => ok()))));
+  return ports;
 }
 
 export type NodeProcess = {
@@ -28,6 +34,8 @@ export type NodeProcess = {
   child: ChildProcess;
   /** JSON log lines so far. */
   lines(): Array<Record<string, unknown>>;
+  /** Everything it wrote (JSON lines and any plain line, such as a start error). */
+  output(): string;
   exited: Promise<number | null>;
   /** When the process exited (performance.now()), once it has. */
   exitedAt: number | undefined;
@@ -63,6 +71,7 @@ export function startNode(id: string, port: number, env: Record<string, string>)
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>),
+    output: () => out,
     exited: new Promise((ok) =>
       child.on('exit', (code) => {
         node.exitedAt = performance.now();
@@ -92,8 +101,7 @@ export async function startHaproxy(
   dir: string,
   nodes: ReadonlyArray<{ id: string; port: number }>,
 ): Promise<HaproxyProcess> {
-  const port = await freePort();
-  const statsPort = await freePort();
+  const [port, statsPort] = await freePorts(2);
   const config = [
     'global',
     '  maxconn 500',
