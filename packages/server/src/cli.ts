@@ -69,15 +69,17 @@ async function main(argv: string[]) {
 
   if (command === 'serve') {
     const server = await startServer(config, { demoDir: DEMO_DIR });
-    // Graceful: stop accepting, end sessions, exit. A second signal (or 10 s) exits at once.
-    const stop = () => {
+    // SIGTERM (systemd, Kubernetes, docker stop) drains: no new sessions, the current ones go on
+    // for up to drainTimeoutS. SIGINT (Ctrl-C at a terminal) ends them at once. A second signal
+    // (or drainTimeoutS + 10 s) exits at once.
+    const stop = (drain: boolean) => () => {
       process.once('SIGINT', () => process.exit(1));
       process.once('SIGTERM', () => process.exit(1));
-      setTimeout(() => process.exit(1), config.drainMs + 10_000).unref();
-      void server.close().then(() => process.exit(0));
+      setTimeout(() => process.exit(1), config.drainTimeoutS * 1000 + 10_000).unref();
+      void server.close({ drain }).then(() => process.exit(0));
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop(false));
+    process.once('SIGTERM', stop(true));
     return;
   }
   if (command === 'doctor') {

@@ -19,7 +19,8 @@ export type RunningServer = {
   encoder: EncoderChoice;
   /** Resolves when every avatar found at start has compiled or failed. */
   compiled: Promise<void>;
-  close(): Promise<void>;
+  /** Stops the server; `drain: true` (SIGTERM) first lets current sessions run (drainTimeoutS). */
+  close(options?: { drain?: boolean }): Promise<void>;
 };
 
 /**
@@ -60,16 +61,24 @@ export async function startServer(
     encoder,
     compiled,
     /**
-     * Graceful shutdown (SIGTERM): stop accepting connections, end every session (its peer closes,
-     * so viewers see the stream end rather than time out), then drop idle keep-alive sockets.
+     * Shutdown: `/ready` answers 503 and new sessions are refused at once. With `drain` (SIGTERM)
+     * the current sessions keep streaming, and their URLs keep answering, until they have all
+     * ended or `drainTimeoutS` has passed; then every session ends (its peer closes, so viewers
+     * see the stream end rather than time out), the port closes and idle keep-alive sockets drop.
      */
-    close() {
+    close(options: { drain?: boolean } = {}) {
       closing ??= (async () => {
-        // Not ready first: a load balancer polling /ready stops sending viewers during drainMs.
         service.drain();
-        if (config.drainMs > 0) {
-          logger.info({ drainMs: config.drainMs, sessions: media.size }, 'draining');
-          await new Promise((ok) => setTimeout(ok, config.drainMs));
+        const limitMs = config.drainTimeoutS * 1000;
+        if (options.drain && limitMs > 0 && media.size > 0) {
+          logger.info(
+            { drainTimeoutS: config.drainTimeoutS, sessions: media.size },
+            'draining: no new sessions; the current ones go on until they end or the drain times out',
+          );
+          const started = performance.now();
+          while (media.size > 0 && performance.now() - started < limitMs) {
+            await new Promise((ok) => setTimeout(ok, Math.min(250, limitMs)));
+          }
         }
         logger.info({ sessions: media.size }, 'shutting down');
         const stopped = new Promise<void>((ok) => server.close(() => ok()));

@@ -2,6 +2,9 @@ import { resolve } from 'node:path';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { levelFromDbfs } from './audio/voiced.js';
+import { ClusterNodes } from './cluster/ClusterNodes.js';
+import type { ForwardCounts } from './cluster/forwardSessions.js';
+import { nodeIdOf } from './cluster/nodeId.js';
 import type { Config } from './config/schema.js';
 import { createApp } from './http/app.js';
 import { chooseLogFormat, createLogger, setMediaLogger } from './lib/logger.js';
@@ -13,6 +16,7 @@ import { findAvatars } from './media/findAvatars.js';
 import { type FoundFfmpeg, findFfmpeg } from './media/findFfmpeg.js';
 import { OnDemandAvatars } from './media/OnDemandAvatars.js';
 import { killAllFfmpeg } from './media/runFfmpeg.js';
+import { watchVideos } from './media/watchVideos.js';
 import { BitrateMeter } from './observe/bitrate.js';
 import { createMetrics } from './observe/metrics.js';
 import { buildStatus } from './observe/status.js';
@@ -30,6 +34,8 @@ export type AvatarService = {
   logger: Logger;
   /** Resolves when every avatar found at start has compiled or failed. */
   compiled: Promise<void>;
+  /** The other nodes of the cluster (cluster/ClusterNodes.ts). */
+  cluster: ClusterNodes;
   /** Shutdown begins: `GET /ready` answers 503 from now on; sessions keep running until close. */
   drain(): void;
   /** Ends every session, stops the media workers and any compile. */
@@ -63,11 +69,22 @@ export async function createAvatarService(
     'encoder chosen',
   );
 
+  const node = nodeIdOf(config.cluster);
+  const cluster = new ClusterNodes({
+    self: node,
+    secret: config.cluster.secret,
+    nodes: config.cluster.nodes,
+    dns: config.cluster.dns,
+    port: config.cluster.port ?? config.port,
+    logger,
+  });
+  const forwards: ForwardCounts = { forwarded: 0, failed: 0, unknownNode: 0 };
   const workers = workerCount(config.workers);
   const { portRange, ...ice } = config.ice;
   const media = new MediaPool({
     count: workers,
     settings: {
+      node,
       fps: config.fps,
       switchWaitFrames: config.switchWaitFrames,
       sendSlices: config.sendSlices,
@@ -93,7 +110,11 @@ export async function createAvatarService(
     logger,
   });
   let catalog: AvatarCatalog | undefined;
-  const metrics = createMetrics({ media, avatars: () => catalog?.list() ?? [] });
+  const metrics = createMetrics({
+    media,
+    avatars: () => catalog?.list() ?? [],
+    cluster: { forwards, identityQueries: () => cluster.identityQueries },
+  });
   catalog = new AvatarCatalog({
     ffmpegPath: ffmpeg.path,
     encoder: encoder.kind,
@@ -107,6 +128,8 @@ export async function createAvatarService(
     analysis: { trim: config.loopTrim, minLoopFraction: config.loopMinFraction },
     cacheDir: resolve(config.cacheDir),
     cacheMaxBytes: config.cacheMaxMb * 1e6,
+    // With a cache folder shared by several nodes, one compiles each avatar (media/compileLock.ts).
+    lock: { owner: node },
     maxRtpPayload: config.maxRtpPayload,
     logger,
     progressLogMs: redrawnBar ? 500 : 5000,
@@ -130,7 +153,9 @@ export async function createAvatarService(
     );
   }
   const compiled = catalog.compile(sources);
-  logger.info({ workers, portRange }, 'media workers started');
+  logger.info({ workers, portRange, node }, 'media workers started');
+  const rescan = watchVideos(catalog, resolve(config.videosDir), config.videosRescanS, logger);
+  await cluster.start();
   let draining = false;
   const bitrate = new BitrateMeter(() => media.bytesSent);
 
@@ -146,6 +171,8 @@ export async function createAvatarService(
     ffmpegPath: ffmpeg.path,
     metrics: metrics.register,
     draining: () => draining,
+    cluster,
+    forwards,
     status: () =>
       buildStatus({
         version: VERSION,
@@ -156,6 +183,7 @@ export async function createAvatarService(
         ffmpeg,
         bitrate,
         maxSessions: config.maxSessions,
+        cluster: { node, nodes: cluster.list(), forwards: { ...forwards } },
       }),
   });
 
@@ -167,11 +195,14 @@ export async function createAvatarService(
     ffmpeg,
     logger,
     compiled,
+    cluster,
     drain() {
       draining = true;
     },
     async close() {
       draining = true;
+      rescan.stop();
+      cluster.stop();
       killAllFfmpeg(); // a compile still running is abandoned; its temporary folder is removed
       bitrate.stop();
       onDemand.close();

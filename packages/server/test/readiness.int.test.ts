@@ -162,14 +162,15 @@ describe('a first compile', () => {
 });
 
 describe('readiness at shutdown', () => {
-  it('SIGTERM-style close: /ready flips to 503 (draining) at once while /health and sessions carry on through drainMs', async () => {
+  it('SIGTERM-style close: /ready flips to 503 (draining) at once while /health and sessions carry on through the drain', async () => {
+    // drainMs, the former name of drainTimeoutS, still works.
     const server = await startTestServer({ drainMs: 3000 });
     const client = new WhepTestClient();
     try {
       expect((await fetch(`${server.url}/ready`)).status).toBe(200);
       expect((await client.connect(`${server.url}/whep/avatars/default`)).status).toBe(201);
       await client.waitForFrames(3);
-      const closing = server.stop();
+      const closing = server.stop({ drain: true });
       const draining = await until('/ready to say draining', async () => {
         const response = await fetch(`${server.url}/ready`);
         return response.status === 503 ? response : undefined;

@@ -248,7 +248,7 @@ describe('high: session takeover through /status', () => {
     expect(body.session_token).toBeUndefined();
     const path = (url: string) => new URL(url).pathname;
     expect(body.urls.answer).toMatch(
-      /^http:\/\/avatars\.example\/streams\/[\w-]+\/answer\/[\w-]{22}$/,
+      /^http:\/\/avatars\.example\/streams\/[\w.-]+\/answer\/[\w-]{22}$/,
     );
     const client = new StreamsTestClient();
     const sdp = await client.answer(body.offer.sdp);

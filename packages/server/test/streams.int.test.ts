@@ -88,7 +88,7 @@ describe('POST /streams (the original API)', () => {
   it('{"video_id": "jesus_default"}: 201 with id, session_id, a server offer and the next URLs', async () => {
     const { client, created } = await expectIdleStream({ video_id: 'jesus_default' });
     try {
-      expect(created.id).toMatch(/^[\w-]{16,}$/);
+      expect(created.id).toMatch(/^[\w.-]{16,}$/);
       expect(created.session_id).toBe(created.id);
       expect(created.avatar).toBe('default');
       expect(created.offer.type).toBe('offer');

@@ -86,7 +86,7 @@ describe('WHEP session', () => {
   it('answers an offer with 201, an absolute Location, an ETag and a WHEP-conformant answer', async () => {
     const client = await connectedClient();
     try {
-      expect(client.location).toMatch(new RegExp(`^${server.url}/whep/sessions/[\\w-]{16,}$`));
+      expect(client.location).toMatch(new RegExp(`^${server.url}/whep/sessions/[\\w.-]{16,}$`));
       expect(client.etag).toMatch(/^"[^"]+"$/);
       expect(client.answer).toContain('a=rtcp-mux-only');
       expect(client.answer).toMatch(/a=msid:\S+ \S+/);

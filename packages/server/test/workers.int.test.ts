@@ -1,6 +1,6 @@
 import { decodeMarkers, LOOP, WhepTestClient, waitFor } from '@avatar-server/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workerOfSession } from '../src/workers/protocol.js';
+import { parseSessionId } from '../src/workers/protocol.js';
 import { startTestServer, TEST_SIZE, type TestServer } from './support/testServer.js';
 
 /**
@@ -25,7 +25,7 @@ async function viewer() {
   const response = await client.connect(endpoint);
   expect(response.status).toBe(201);
   const id = client.location.split('/').at(-1)!;
-  const worker = workerOfSession(id);
+  const worker = parseSessionId(id)?.worker;
   expect(worker, `session id ${id} names its worker`).toBeDefined();
   await client.waitForFrames(3);
   return { client, id, worker: worker! };

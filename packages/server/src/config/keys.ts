@@ -78,6 +78,16 @@ export function coerceSetting(key: SettingKey, raw: string, name: string): unkno
     const items = text.split(',').map((s) => s.trim());
     const element = schema instanceof z.ZodArray ? unwrap(schema.element as z.ZodType) : undefined;
     if (schema instanceof z.ZodTuple || element instanceof z.ZodNumber) return items.map(Number);
+    if (element instanceof z.ZodObject && 'url' in element.shape) {
+      // Cluster nodes as id=url (AVATAR_CLUSTER_NODES=a=http://10.0.0.1:8765,b=…).
+      return items.map((item) => {
+        const at = item.indexOf('=');
+        if (at < 1) {
+          throw new SettingValueError(`${name}: '${item}' is not id=url (a=http://10.0.0.1:8765)`);
+        }
+        return { id: item.slice(0, at).trim(), url: item.slice(at + 1).trim() };
+      });
+    }
     // A list of ICE servers given as plain URLs.
     if (element instanceof z.ZodObject) return items.map((urls) => ({ urls }));
     return items;

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { defaultNodeId, NODE_ID } from '../cluster/nodeId.js';
 import { coerceSetting, type SettingKey, SettingValueError, setPath, settingKeys } from './keys.js';
 import { fromOriginalKeys } from './originalKeys.js';
 import { type Config, type ConfigInput, ConfigSchema } from './schema.js';
@@ -16,14 +17,18 @@ export function parseConfig(
   source = 'configuration',
   hints: string[] = [],
 ): Config {
-  const result = ConfigSchema.safeParse(input ?? {});
+  const result = ConfigSchema.safeParse(drainAlias(input ?? {}));
   if (result.success) {
+    let config: Config;
     try {
-      return readSecretFiles(result.data);
+      config = readSecretFiles(result.data);
     } catch (err) {
       if (err instanceof SecretFileError) fail(`${source}: ${err.message}`);
       throw err;
     }
+    const problem = clusterProblem(config);
+    if (problem) fail(`${source}: ${problem}`);
+    return config;
   }
   const lines = result.error.issues.map((issue) => {
     const key = issue.path.join('.') || '(root)';
@@ -34,6 +39,29 @@ export function parseConfig(
   });
   const hint = hints.find((h) => lines.some((l) => l.includes(h.slice(0, h.indexOf(':')))));
   return fail(`${source}: ${lines.join('; ')}${hint ? ` (${hint})` : ''}`);
+}
+
+/** `drainMs` (the former setting, in ms) stands for `drainTimeoutS` when that is not given. */
+function drainAlias(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  const { drainMs, drainTimeoutS } = input as Record<string, unknown>;
+  if (typeof drainMs !== 'number' || drainTimeoutS !== undefined) return input;
+  return { ...input, drainTimeoutS: drainMs / 1000 };
+}
+
+/** A cluster of more than this node needs the secret its nodes sign forwarded requests with. */
+function clusterProblem(config: Config): string | undefined {
+  const { cluster } = config;
+  const self = cluster.nodeId ?? defaultNodeId();
+  const others = cluster.nodes.filter((n) => n.id !== self);
+  const badId = cluster.nodes.find((n) => !NODE_ID.test(n.id));
+  if (badId) {
+    return `'cluster.nodes': '${badId.id}' is not a node id (1–63 lowercase letters, digits and -)`;
+  }
+  if ((others.length > 0 || cluster.dns !== undefined) && cluster.secret === undefined) {
+    return "'cluster.secret': a cluster of several nodes needs a shared secret of 32+ characters (cluster.secretFile, AVATAR_CLUSTER_SECRET or AVATAR_CLUSTER_SECRET_FILE): nodes sign the requests they forward to each other with it";
+  }
+  return undefined;
 }
 
 function fail(message: string): never {

@@ -197,10 +197,61 @@ export const ConfigSchema = z
     /** File of `operatorTokens`, one per line (as `tokensFile`); added to `operatorTokens`. */
     operatorTokensFile: z.string().min(1).optional(),
     /**
-     * After SIGTERM, keep serving this long with `GET /ready` answering 503 before closing the
-     * port and ending sessions, so a load balancer that polls /ready stops sending viewers first.
+     * After SIGTERM: `GET /ready` answers 503 and new sessions are refused at once, the current
+     * sessions keep streaming until they have all ended or this many seconds have passed, then
+     * they are ended and the server exits. Kubernetes' terminationGracePeriodSeconds must exceed
+     * it. See docs/scaling.md.
      */
-    drainMs: z.number().int().min(0).max(60_000).default(0),
+    drainTimeoutS: z.number().min(0).max(3600).default(30),
+    /** The former name of `drainTimeoutS`, in milliseconds (kept so old configs still work). */
+    drainMs: z.number().int().min(0).max(3_600_000).optional(),
+    /**
+     * Several servers as one cluster behind a load balancer (docs/scaling.md): any node answers
+     * any session URL by forwarding it to the node its id names.
+     */
+    cluster: z
+      .object({
+        /**
+         * This node's name in session ids (`<nodeId>.w<worker>-…`): lowercase letters, digits
+         * and `-`, at most 63. Default: the host name, made to fit (a pod's name in Kubernetes).
+         */
+        nodeId: z
+          .string()
+          .regex(
+            /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+            'use 1–63 lowercase letters, digits and -, starting and ending with a letter or digit',
+          )
+          .optional(),
+        /**
+         * Shared by every node (32+ characters): signs the requests nodes forward to each other.
+         * Required when the cluster has more than one node. Never logged.
+         */
+        secret: z.string().min(32).optional(),
+        /** File holding `secret` (kept off the command line). */
+        secretFile: z.string().min(1).optional(),
+        /**
+         * The other nodes, each with its id and the URL nodes reach it by (the cluster network):
+         * AVATAR_CLUSTER_NODES=a=http://10.0.0.1:8765,b=http://10.0.0.2:8765. This node may be
+         * listed too (it is skipped).
+         */
+        nodes: z
+          .array(z.object({ id: z.string().min(1), url: z.url({ protocol: /^https?$/ }) }).strict())
+          .default([]),
+        /**
+         * Discovery: a DNS name (Kubernetes headless Service) whose A records are the nodes. Each
+         * address is asked its node id at `/cluster/identity` (signed both ways), every few seconds.
+         */
+        dns: z.string().min(1).optional(),
+        /** The nodes' HTTP port on the addresses found through `dns`; default: `port`. */
+        port: z.number().int().min(1).max(65535).optional(),
+      })
+      .strict()
+      .default({ nodes: [] }),
+    /**
+     * Seconds between scans of the videos folder for new clip pairs (compiled like those found at
+     * start; with a shared cache folder, by one node for all). 0: only at start.
+     */
+    videosRescanS: z.number().min(0).max(3600).default(10),
     /** The session's voice: audio the application sends, played on an Opus track (docs/audio.md). */
     audio: z
       .object({

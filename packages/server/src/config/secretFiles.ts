@@ -58,8 +58,24 @@ export function readSecretFiles(config: Config): Config {
     const lines = tokenLines('operatorTokensFile', config.operatorTokensFile, 16);
     operatorTokens = [...new Set([...operatorTokens, ...lines])];
   }
+  let { cluster } = config;
+  if (cluster.secretFile !== undefined) {
+    if (cluster.secret !== undefined) {
+      throw new SecretFileError(
+        "'cluster.secretFile' and 'cluster.secret' are both set: keep one (the file keeps the secret off the command line)",
+      );
+    }
+    const secret = read('cluster.secretFile', cluster.secretFile).trim();
+    if (secret.length < 32) {
+      throw new SecretFileError(
+        `'cluster.secretFile': ${cluster.secretFile} holds ${secret.length} characters; the secret needs 32 or more`,
+      );
+    }
+    cluster = { ...cluster, secret };
+  }
   return {
     ...config,
+    cluster,
     tokens,
     operatorTokens,
     ...(tokenSecret !== undefined ? { tokenSecret } : {}),
@@ -71,6 +87,7 @@ const SECRET_FLAGS: Record<string, string> = {
   'token-secret': '--token-secret-file PATH or AVATAR_TOKEN_SECRET',
   tokens: '--tokens-file PATH or AVATAR_TOKENS',
   'operator-tokens': '--operator-tokens-file PATH or AVATAR_OPERATOR_TOKENS',
+  'cluster-secret': '--cluster-secret-file PATH or AVATAR_CLUSTER_SECRET',
 };
 
 /** One warning line per secret given as a flag (visible to every local user in `ps`). */

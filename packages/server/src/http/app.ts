@@ -4,6 +4,9 @@ import cors from 'cors';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import type { ClusterNodes } from '../cluster/ClusterNodes.js';
+import { clientAddress, type ForwardCounts, forwardSessions } from '../cluster/forwardSessions.js';
+import { identityRoute } from '../cluster/identityRoute.js';
 import type { Config } from '../config/schema.js';
 import { AvatarServerError } from '../lib/errors.js';
 import type { AvatarCatalog } from '../media/AvatarCatalog.js';
@@ -32,6 +35,10 @@ export type AppDeps = Omit<OpsDeps, 'sessions' | 'operatorOnly' | 'defaultAvatar
   /** ffmpeg, which decodes the audio uploads (the front never blocks on it: a child process). */
   ffmpegPath: string;
   logger: Logger;
+  /** The other nodes: session URLs naming one of them are forwarded there (cluster/). */
+  cluster: ClusterNodes;
+  /** Counted by the forwarding middleware, shown in /status and /metrics. */
+  forwards: ForwardCounts;
 };
 
 /** An incoming X-Request-Id is kept (a proxy's id joins both logs); otherwise a new one. */
@@ -106,6 +113,12 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(avatarsRoutes(deps.catalog, operatorCheck(config)));
+  // Another node's session: forwarded before any route or body parser sees it (any sub-route).
+  const secret = config.cluster.secret;
+  const forward = { cluster: deps.cluster, secret, logger: deps.logger, counts: deps.forwards };
+  app.use('/whep/sessions/:sessionId', forwardSessions({ ...forward, kind: 'whep' }));
+  app.use('/streams/:sessionId', forwardSessions({ ...forward, kind: 'streams' }));
+  app.use(identityRoute(deps.cluster, secret));
   // What a page may offer (the demo hides its text box without text to speech).
   app.get('/features', (_req, res) => {
     res.json({ audio: true, tts: config.tts !== undefined });
@@ -114,7 +127,9 @@ export function createApp(deps: AppDeps): Express {
     ...deps,
     // One per-IP limiter for both ways of creating a session.
     creationLimit: limitSessionCreation(config.sessionRateLimit),
-    sessionAccess: sessionAccess(deps.media, config.sessionRequestRateLimit),
+    sessionAccess: sessionAccess(deps.media, config.sessionRequestRateLimit, (req) =>
+      clientAddress(secret, req),
+    ),
   };
   app.use(whepRoutes(routeDeps));
   app.use(streamsRoutes(routeDeps));

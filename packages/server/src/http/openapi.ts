@@ -184,6 +184,33 @@ export function openApiDocument(version: string) {
             status: { const: 'ok' },
             version: { type: 'string' },
             uptimeSeconds: { type: 'integer' },
+            cluster: {
+              type: 'object',
+              description:
+                'This node (the id its session ids start with), the other nodes it knows, and the session requests it forwarded to them (docs/scaling.md)',
+              properties: {
+                node: { type: 'string' },
+                nodes: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      id: { type: 'string' },
+                      url: { type: 'string' },
+                      source: { enum: ['config', 'dns'] },
+                    },
+                  },
+                },
+                forwards: {
+                  type: 'object',
+                  properties: {
+                    forwarded: { type: 'integer' },
+                    failed: { type: 'integer' },
+                    unknownNode: { type: 'integer' },
+                  },
+                },
+              },
+            },
             avatars: { type: 'array', items: ref('AvatarStatus') },
             encoder: {
               type: 'object',
@@ -564,7 +591,7 @@ export function openApiDocument(version: string) {
           summary:
             'Readiness: the server accepts sessions for its default avatar (send it viewers when 200)',
           description:
-            '503 (problem+json with Retry-After) while the default avatar compiles (with `progress` and `etaSeconds`), when it failed or is missing, and from the start of a graceful shutdown (`server_draining`, during `drainMs`).',
+            '503 (problem+json with Retry-After) while the default avatar compiles (with `progress` and `etaSeconds`), when it failed or is missing, and from the start of a graceful shutdown (`server_draining`, while it drains: `drainTimeoutS`).',
           responses: { '200': json(ref('Ready'), 'Ready'), '503': problem },
         },
       },

@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { AvatarServerError } from '../lib/errors.js';
 import type { SessionOwner } from '../session/SessionFactory.js';
 import type { MediaPool } from '../workers/MediaPool.js';
-import { workerOfSession } from '../workers/protocol.js';
+import { parseSessionId } from '../workers/protocol.js';
 import { bearerToken } from './auth.js';
 import { type RateLimit, RateLimiter } from './rateLimit.js';
 
@@ -30,20 +30,24 @@ export function ownedSession(res: Response): SessionRef {
  * when the server requires tokens, only the token that created the session or its session token
  * is accepted (401).
  */
-export function sessionAccess(media: MediaPool, limit: RateLimit): RequestHandler {
+export function sessionAccess(
+  media: MediaPool,
+  limit: RateLimit,
+  client: (req: Request) => string = (req) => req.ip ?? 'unknown',
+): RequestHandler {
   const limiter = limit.perMinute > 0 ? new RateLimiter(limit.perMinute, limit.burst) : undefined;
   return async (req, res, next) => {
     const id = String(req.params.sessionId);
     const token = bearerToken(req);
     // The owner check runs in the worker, which holds the hashes of the owning tokens.
     const access =
-      workerOfSession(id) === undefined
+      parseSessionId(id)?.node !== media.node
         ? undefined
         : await media
             .session('access', { session: id, ...(token === undefined ? {} : { token }) })
             .catch(() => undefined);
     const owned = access?.found ? access : undefined;
-    const wait = limiter?.take(`${req.ip ?? 'unknown'} ${owned ? id : '?'}`) ?? 0;
+    const wait = limiter?.take(`${client(req)} ${owned ? id : '?'}`) ?? 0;
     if (wait > 0) {
       return next(
         new AvatarServerError(

@@ -23,6 +23,8 @@ export type RouteDeps = {
   creationLimit: RequestHandler;
   /** Finds the session of a session URL, rate-limits its requests, checks its owner. */
   sessionAccess: RequestHandler;
+  /** True once shutdown began (SIGTERM): new sessions are refused, current ones go on. */
+  draining?: (() => boolean) | undefined;
 };
 
 const BODY_LIMIT = '128kb';
@@ -35,8 +37,15 @@ function methodNotAllowed(allow: string[]) {
   };
 }
 
-/** 503 with Retry-After once the server holds `maxSessions` (WHEP and `/streams` alike). */
-export function ensureCapacity(deps: Pick<RouteDeps, 'media' | 'config'>) {
+/** 503 with Retry-After while draining or once the server holds `maxSessions` (WHEP and `/streams`). */
+export function ensureCapacity(deps: Pick<RouteDeps, 'media' | 'config' | 'draining'>) {
+  if (deps.draining?.()) {
+    throw new AvatarServerError(
+      'server_draining',
+      'this node is shutting down and takes no new sessions: retry, the load balancer sends you to another node',
+      { retryAfterSeconds: 1 },
+    );
+  }
   const max = deps.config.maxSessions;
   if (deps.media.size >= max) {
     throw new AvatarServerError(

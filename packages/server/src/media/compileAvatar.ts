@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -12,6 +12,7 @@ import {
   LOOP_NAMES,
   type LoopName,
 } from './compiledAvatar.js';
+import { type CompileLock, compileTurn, type LockOptions } from './compileLock.js';
 import { CompileError, compileLoop } from './compileLoop.js';
 import { CompileMeter, type CompileProgress, STEP_COST } from './compileProgress.js';
 import { type DecodedFrames, decodeClip, spanOf } from './decodeClip.js';
@@ -37,6 +38,11 @@ export type CompileOptions = {
   logger: Logger;
   /** Called as the compile advances (about twice a second while ffmpeg works). */
   onProgress?: (progress: CompileProgress) => void;
+  /**
+   * Take the cache folder's lock for this avatar before compiling (media/compileLock.ts), so
+   * nodes sharing the folder compile it once; `owner` names this node.
+   */
+  lock?: Omit<LockOptions, 'logger'> | undefined;
   /**
    * A `compiling` log line (progress, time left) at most this often: a few seconds for JSON logs,
    * less for the redrawn bar of a terminal. Default 5000.
@@ -140,8 +146,7 @@ export async function compileAvatar(
     ffmpeg: await ffmpegVersion(opts.ffmpegPath),
     ...(source.processor ? { processor: source.processor } : {}),
   });
-  const cached = await readCachedAvatar(opts.cacheDir, key);
-  if (cached) {
+  const fromCache = (cached: CompiledAvatar): CompileOutcome => {
     log.info({ key }, 'compiled avatar loaded from cache');
     return {
       avatar: { ...cached, id: source.id },
@@ -149,8 +154,32 @@ export async function compileAvatar(
       compileMs: performance.now() - started,
       encodedFrames: 0,
     };
+  };
+  const cached = await readCachedAvatar(opts.cacheDir, key);
+  if (cached) return fromCache(cached);
+  let lock: CompileLock | undefined;
+  if (opts.lock) {
+    // A cache folder shared by several nodes: one compiles, the others wait and load.
+    await mkdir(opts.cacheDir, { recursive: true });
+    const turn = await compileTurn(opts.cacheDir, key, () => readCachedAvatar(opts.cacheDir, key), {
+      ...opts.lock,
+      logger: log,
+    });
+    if ('done' in turn) return fromCache(turn.done);
+    lock = turn.lock;
   }
+  try {
+    return await compileFresh(source, opts, { key, log, started });
+  } finally {
+    await lock?.release();
+  }
+}
 
+async function compileFresh(
+  source: AvatarSource,
+  opts: CompileOptions,
+  { key, log, started }: { key: string; log: Logger; started: number },
+): Promise<CompileOutcome> {
   const work = await mkdtemp(join(tmpdir(), 'avatar-compile-'));
   const meter = new CompileMeter(reportProgress(log, opts));
   const { size, fps } = opts.settings;

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ForwardCounts } from '../cluster/forwardSessions.js';
 import type { AvatarState } from '../media/AvatarCatalog.js';
 import type { MediaPool, WorkerReport } from '../workers/MediaPool.js';
 
@@ -15,7 +16,12 @@ export type Metrics = {
  * snapshot per scrape), so the 25 Hz send loop carries no metrics code. One Registry per server,
  * so that several servers (tests, embedders) in one process do not collide.
  */
-export function createMetrics(opts: { media: MediaPool; avatars: () => AvatarState[] }): Metrics {
+export function createMetrics(opts: {
+  media: MediaPool;
+  avatars: () => AvatarState[];
+  /** Requests forwarded to other nodes, and identity queries (cluster/). */
+  cluster?: { forwards: ForwardCounts; identityQueries: () => number };
+}): Metrics {
   const register = new Registry();
   collectDefaultMetrics({ register });
   const { media } = opts;
@@ -157,6 +163,27 @@ export function createMetrics(opts: { media: MediaPool; avatars: () => AvatarSta
       for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
     },
   });
+  const { cluster } = opts;
+  if (cluster) {
+    new Counter({
+      name: 'avatar_cluster_forwards_total',
+      help: 'Session requests for another node: forwarded, failed (the node did not answer), or refused without a connection (unknown node)',
+      labelNames: ['result'],
+      registers: [register],
+      collect() {
+        this.reset();
+        const { forwarded, failed, unknownNode } = cluster.forwards;
+        this.inc({ result: 'forwarded' }, forwarded);
+        this.inc({ result: 'failed' }, failed);
+        this.inc({ result: 'unknown_node' }, unknownNode);
+      },
+    });
+    mirrored(
+      'avatar_cluster_identity_queries_total',
+      'Identity queries sent to addresses found through cluster.dns',
+      async () => cluster.identityQueries(),
+    );
+  }
   const compileSeconds = new Histogram({
     name: 'avatar_compile_duration_seconds',
     help: 'Time to compile an avatar (or load it from the cache)',

@@ -14,6 +14,12 @@ export type StatusSources = {
   ffmpeg: { path: string; source: string };
   bitrate: BitrateMeter;
   maxSessions: number;
+  /** This node's id, the other nodes it knows and what it forwarded to them. */
+  cluster?: {
+    node: string;
+    nodes: Array<{ id: string; url: string; source: string }>;
+    forwards: { forwarded: number; failed: number; unknownNode: number };
+  };
 };
 
 /**
@@ -51,6 +57,7 @@ export async function buildStatus(s: StatusSources) {
     status: 'ok',
     version: s.version,
     uptimeSeconds: Math.round((Date.now() - s.startedAt) / 1000),
+    ...(s.cluster ? { cluster: s.cluster } : {}),
     avatars,
     encoder: {
       kind: s.encoder.kind,

@@ -13,10 +13,10 @@ import {
   fromWire,
   type Op,
   type Ops,
+  parseSessionId,
   type WorkerMessage,
   type WorkerSettings,
   type WorkerSnapshot,
-  workerOfSession,
 } from './protocol.js';
 
 /** Longest wait for a worker's reply (an answer includes ICE setup; normally milliseconds). */
@@ -55,12 +55,14 @@ export type WorkerReport = WorkerSnapshot & { restarts: number };
 /**
  * The front's side of the media workers: starts one thread per worker, places each new session
  * on the worker with the fewest, and sends every later request to the worker its session id
- * names (protocol.ts, `workerOfSession`). A worker that dies ends only its own sessions: its
+ * names (protocol.ts, `parseSessionId`). A worker that dies ends only its own sessions: its
  * pending requests fail, and a new worker takes its place (and its index).
  */
 export class MediaPool extends EventEmitter<PoolEvents> {
   #slots: Slot[] = [];
   #settings: Omit<WorkerSettings, 'index' | 'ice'>;
+  /** This node's id: sessions of other nodes are not here (cluster/ forwards them before). */
+  readonly node: string;
   #ice: (index: number) => WorkerSettings['ice'];
   #logger: Logger;
   #nextId = 1;
@@ -77,6 +79,7 @@ export class MediaPool extends EventEmitter<PoolEvents> {
   }) {
     super();
     this.#settings = options.settings;
+    this.node = options.settings.node;
     this.#ice = options.ice;
     this.#logger = options.logger;
     for (let i = 0; i < options.count; i++) this.#slots.push(this.#start(i, 0));
@@ -224,8 +227,8 @@ export class MediaPool extends EventEmitter<PoolEvents> {
 
   /** The worker a session id names, or a 404 for an id no worker made. */
   #slotOf(session: string): Slot {
-    const index = workerOfSession(session);
-    const slot = index === undefined ? undefined : this.#slots[index];
+    const at = parseSessionId(session);
+    const slot = at?.node === this.node ? this.#slots[at.worker] : undefined;
     if (!slot) throw AvatarServerError.sessionNotFound(session);
     return slot;
   }

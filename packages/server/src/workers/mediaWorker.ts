@@ -48,7 +48,7 @@ const registry = new SessionRegistry(
   {
     switchWaitFrames: settings.switchWaitFrames,
     sendSlices: settings.sendSlices,
-    idPrefix: sessionIdPrefix(settings.index),
+    idPrefix: sessionIdPrefix(settings.node, settings.index),
   },
 );
 const sessions = new SessionFactory({

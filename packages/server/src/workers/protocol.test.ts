@@ -2,19 +2,33 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AvatarServerError } from '../lib/errors.js';
 import { OfferError } from '../webrtc/offer.js';
-import { fromWire, sessionIdPrefix, toWire, workerOfSession } from './protocol.js';
+import { fromWire, parseSessionId, sessionIdPrefix, toWire } from './protocol.js';
 
-describe('session ids name their worker', () => {
-  it('reads the worker back from an id: the prefix and 128 random bits', () => {
-    for (const index of [0, 1, 7, 31, 255]) {
-      const id = sessionIdPrefix(index) + randomBytes(16).toString('base64url');
-      expect(workerOfSession(id)).toBe(index);
+describe('session ids name their node and worker', () => {
+  it('reads the node and worker back from an id: the prefix and 128 random bits', () => {
+    for (const node of ['a', 'avatar-server-7d9f8c-x2k4q', 'n0']) {
+      for (const index of [0, 1, 7, 31, 255]) {
+        const id = sessionIdPrefix(node, index) + randomBytes(16).toString('base64url');
+        expect(parseSessionId(id)).toEqual({ node, worker: index });
+      }
     }
   });
-  it('an id no worker could have made names none (a 404 without asking a worker)', () => {
+  it('an id no node could have made names none (a 404 without asking a worker or a node)', () => {
     const random = randomBytes(16).toString('base64url');
-    for (const id of [random, `w1-${random}x`, `w1-${random.slice(1)}`, `x1-${random}`, 'w1-']) {
-      expect(workerOfSession(id)).toBeUndefined();
+    for (const id of [
+      random,
+      `w1-${random}`,
+      `a.w1-${random}x`,
+      `a.w1-${random.slice(1)}`,
+      `a.x1-${random}`,
+      'a.w1-',
+      `A.w1-${random}`,
+      `-a.w1-${random}`,
+      `10.0.0.1.w1-${random}`,
+      `a:80.w1-${random}`,
+      `${'a'.repeat(64)}.w1-${random}`,
+    ]) {
+      expect(parseSessionId(id)).toBeUndefined();
     }
   });
 });

@@ -20,6 +20,8 @@ import { OfferError } from '../webrtc/offer.js';
 /** What a worker needs to start: its index (it starts every session id) and its settings. */
 export type WorkerSettings = {
   index: number;
+  /** The node id every session id of this worker starts with. */
+  node: string;
   ice: IceOptions;
   fps: number;
   switchWaitFrames: number;
@@ -189,14 +191,16 @@ export function fromWire(err: WireError): Error {
 }
 
 /**
- * A session id is `w<worker index>-` and 128 random bits (22 base64url characters): the front reads
- * the worker from the id itself, so no table maps sessions to workers (and none can be lost).
- * The prefix adds to the id; the unguessable part is the same 128 bits as before.
+ * A session id is `<node id>.w<worker index>-` and 128 random bits (22 base64url characters): any
+ * node of a cluster reads the owning node from the id (and forwards the request there, see
+ * cluster/forwardSessions.ts), and that node's front reads the worker, so no table maps sessions
+ * to nodes or workers (and none can be lost). The prefix adds to the id; the unguessable part is
+ * the same 128 bits as before. A node id is a DNS label, so `.` cannot occur in it.
  */
-export const sessionIdPrefix = (index: number) => `w${index}-`;
+export const sessionIdPrefix = (node: string, index: number) => `${node}.w${index}-`;
 
-/** The worker index an id names, or undefined for an id no worker could have made. */
-export function workerOfSession(id: string): number | undefined {
-  const m = /^w(\d{1,4})-[A-Za-z0-9_-]{22}$/.exec(id);
-  return m ? Number(m[1]) : undefined;
+/** The node and worker an id names, or undefined for an id no node could have made. */
+export function parseSessionId(id: string): { node: string; worker: number } | undefined {
+  const m = /^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.w(\d{1,4})-[A-Za-z0-9_-]{22}$/.exec(id);
+  return m ? { node: m[1]!, worker: Number(m[2]) } : undefined;
 }

@@ -9,7 +9,10 @@ export const TEST_SIZE = 128;
 export const IDLE_FRAMES = 50;
 export const SPEAKING_FRAMES = 40;
 
-export type TestServer = RunningServer & { dirs: MarkerAvatarDir; stop(): Promise<void> };
+export type TestServer = RunningServer & {
+  dirs: MarkerAvatarDir;
+  stop(options?: { drain?: boolean }): Promise<void>;
+};
 
 /** The real server on a free loopback port, serving a marker avatar as `default`. */
 export async function startTestServer(
@@ -37,6 +40,9 @@ export async function startTestServer(
     // limits on.
     sessionRateLimit: { perMinute: 0, burst: 1 },
     sessionRequestRateLimit: { perMinute: 0, burst: 1 },
+    // Pairs a test adds after the start are compiled on request (clipRequests), not by a rescan;
+    // the cluster test turns the rescan on.
+    videosRescanS: 0,
     ...overrides,
   });
   const server = await startServer(config, {
@@ -46,8 +52,8 @@ export async function startTestServer(
   return {
     ...server,
     dirs,
-    async stop() {
-      await server.close();
+    async stop(options?: { drain?: boolean }) {
+      await server.close(options);
       rmSync(dirs.root, { recursive: true, force: true });
     },
   };

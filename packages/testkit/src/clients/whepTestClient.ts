@@ -75,12 +75,12 @@ export class WhepTestClient {
     for (const wake of this.#waiters.splice(0)) wake();
   }
 
-  /** POSTs the offer to a WHEP endpoint; returns the raw response (for status checks). */
-  async connect(endpoint: string): Promise<Response> {
+  /** POSTs the offer to a WHEP endpoint (with `headers`, e.g. a token); returns the raw response. */
+  async connect(endpoint: string, headers: Record<string, string> = {}): Promise<Response> {
     await this.pc.setLocalDescription(await this.pc.createOffer());
     const response = await fetch(endpoint, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/sdp' },
+      headers: { ...headers, 'Content-Type': 'application/sdp' },
       body: this.pc.localDescription!.sdp,
     });
     if (response.status !== 201) return response;
