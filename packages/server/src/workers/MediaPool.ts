@@ -287,8 +287,8 @@ export class MediaPool extends EventEmitter<PoolEvents> {
   audioChunk(session: string, utterance: string, samples: Int16Array) {
     // Called from ffmpeg's output and request bodies: it never throws (a lost session answers
     // 404 at audioEnd).
-    const index = workerOfSession(session);
-    const slot = index === undefined ? undefined : this.#slots[index];
+    const at = parseSessionId(session);
+    const slot = at?.node === this.node ? this.#slots[at.worker] : undefined;
     if (!slot || slot.down) return;
     const message: FrontMessage = { type: 'audioChunk', session, utterance, samples };
     slot.worker.postMessage(message, [samples.buffer as ArrayBuffer]);
