@@ -11,7 +11,12 @@ const REPLY_MS = 5000;
  * Sends speaking changes on the data channel (no HTTP round trip, same path as the video), or by
  * `POST <session>/speaking` while the channel is not open. Replies are matched by `id`.
  */
-export function createControl(dc: RTCDataChannel, sessionUrl: string, token: TokenSource) {
+export function createControl(
+  dc: RTCDataChannel,
+  sessionUrl: string,
+  token: TokenSource,
+  onEvent: (m: Record<string, unknown>) => void,
+) {
   let nextId = 1;
   const pending = new Map<number, (reply: SpeakingReply | Error) => void>();
   dc.addEventListener('message', (e) => {
@@ -19,6 +24,7 @@ export function createControl(dc: RTCDataChannel, sessionUrl: string, token: Tok
     try {
       m = JSON.parse(e.data as string);
     } catch {}
+    if (m?.type === 'speech') return onEvent(m as Record<string, unknown>);
     const settle = m && typeof m === 'object' && pending.get(m.id!);
     if (!settle) return;
     pending.delete(m!.id!);
@@ -41,10 +47,7 @@ export function createControl(dc: RTCDataChannel, sessionUrl: string, token: Tok
   }
 
   async function overHttp(speaking: boolean): Promise<SpeakingReply> {
-    // new URL keeps a query string (e.g. a signed session URL) where concatenation would not.
-    const target = new URL(sessionUrl);
-    target.pathname = target.pathname.replace(/\/?$/, '/speaking');
-    const res = await fetch(target, {
+    const res = await fetch(sessionPath(sessionUrl, 'speaking'), {
       method: 'POST',
       headers: await headers(token, 'application/json'),
       body: JSON.stringify({ speaking }),
@@ -65,4 +68,11 @@ export function createControl(dc: RTCDataChannel, sessionUrl: string, token: Tok
       pending.clear();
     },
   };
+}
+
+/** `<session URL>/<name>`: new URL keeps a query string (a signed session URL) where `+` would not. */
+export function sessionPath(sessionUrl: string, name: string): URL {
+  const target = new URL(sessionUrl);
+  target.pathname = target.pathname.replace(/\/?$/, `/${name}`);
+  return target;
 }

@@ -1,0 +1,133 @@
+import { sessionPath } from './control.js';
+import { AvatarError } from './errors.js';
+import type { SpeakOptions, SpeechResult, SpeechSource } from './types.js';
+import { headers, responseError, sleep, type TokenSource } from './whep.js';
+
+/** Data channel messages stay well under every browser's SCTP message limit. */
+const CHUNK = 16_384;
+/** Streamed PCM waits while this much is still queued on the channel (backpressure). */
+const HIGH_WATER = 1 << 20;
+
+type Emit = (event: 'speechstart' | 'speechend', speech: SpeechResult) => void;
+
+/**
+ * The session's voice: utterances POSTed to `<session>/audio` (or PCM streamed on the data
+ * channel), each settled by the server's `speech` events, which the page also hears.
+ */
+export function createSpeech(
+  dc: RTCDataChannel,
+  sessionUrl: string,
+  token: TokenSource,
+  emit: Emit,
+) {
+  const waiting = new Map<string, (r: SpeechResult | Error) => void>();
+  /** Utterances the server finished before their 202 was read (a very short clip). */
+  const early = new Map<string, SpeechResult>();
+  let playing: string | undefined;
+
+  const settleAll = (r: (id: string) => SpeechResult | Error) => {
+    for (const [id, settle] of waiting) settle(r(id));
+    waiting.clear();
+  };
+
+  /** Resolves when the utterance `id` has played or was interrupted. */
+  const played = (id: string) =>
+    new Promise<SpeechResult>((resolve, reject) => {
+      const known = early.get(id);
+      if (known) return resolve(known);
+      waiting.set(id, (r) => (r instanceof Error ? reject(r) : resolve(r)));
+    });
+
+  /** Sends PCM over the data channel: browsers cannot stream a fetch body over HTTP/1.1. */
+  async function streamed(pcm: ReadableStream<Uint8Array | Int16Array>, rate: number) {
+    if (dc.readyState !== 'open') throw new AvatarError('network', 'the data channel is not open');
+    const id = Math.random().toString(36).slice(2);
+    let over = false;
+    const done = played(id).finally(() => {
+      over = true;
+    });
+    dc.send(JSON.stringify({ type: 'audio-start', rate, id }));
+    const reader = pcm.getReader();
+    // A sample split between two chunks is kept for the next one.
+    let odd: number | undefined;
+    try {
+      while (!over) {
+        const { value, done: end } = await reader.read();
+        if (end) break;
+        let bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+        if (odd !== undefined) {
+          const joined = new Uint8Array(bytes.length + 1);
+          joined[0] = odd;
+          joined.set(bytes, 1);
+          bytes = joined;
+        }
+        const even = bytes.length & ~1;
+        odd = even < bytes.length ? bytes[even] : undefined;
+        for (let i = 0; i < even; i += CHUNK) dc.send(bytes.slice(i, Math.min(i + CHUNK, even)));
+        while (dc.bufferedAmount > HIGH_WATER && dc.readyState === 'open') await sleep(10);
+      }
+    } finally {
+      if (over) void reader.cancel().catch(() => {});
+      else if (dc.readyState === 'open') dc.send(JSON.stringify({ type: 'audio-end', id }));
+    }
+    return done;
+  }
+
+  return {
+    async speak(source: SpeechSource, options?: SpeakOptions): Promise<SpeechResult> {
+      if (source instanceof ReadableStream) return streamed(source, options?.rate ?? 24_000);
+      let body: BodyInit = source as ArrayBuffer | Blob;
+      if (typeof source === 'string' || source instanceof URL) source = await fetch(source);
+      if (source instanceof Response) {
+        if (!source.ok) throw await responseError(source);
+        body = await source.blob();
+      }
+      const type = (body as Blob).type || 'application/octet-stream';
+      const res = await fetch(sessionPath(sessionUrl, 'audio'), {
+        method: 'POST',
+        headers: await headers(token, type),
+        body,
+      }).catch((err: Error) => {
+        throw new AvatarError('network', err.message);
+      });
+      if (!res.ok) throw await responseError(res);
+      return played(((await res.json()) as { id: string }).id);
+    },
+    /** Stops the voice and drops the queue: on the data channel, else `DELETE <session>/audio`. */
+    async interrupt(): Promise<void> {
+      if (dc.readyState === 'open') return dc.send('{"type":"interrupt"}');
+      const res = await fetch(sessionPath(sessionUrl, 'audio'), {
+        method: 'DELETE',
+        headers: await headers(token),
+      });
+      if (!res.ok) throw await responseError(res);
+    },
+    /** A `speech` message from the server: events for the page, settled utterances. */
+    event({ event, id }: Record<string, unknown>) {
+      const key = String(id);
+      const interrupted = event === 'interrupted';
+      if (event === 'start') {
+        playing = key;
+        emit('speechstart', { id: key, interrupted });
+      } else if (event === 'end') {
+        playing = undefined;
+        const r = { id: key, interrupted };
+        emit('speechend', r);
+        const settle = waiting.get(key);
+        waiting.delete(key);
+        if (settle) settle(r);
+        // Kept for a 202 not read yet; bounded, as other clients' utterances are never asked for.
+        else if (early.set(key, r).size > 32) early.delete(early.keys().next().value!);
+      } else if (interrupted || event === 'drained') {
+        // An interrupt ends the utterance playing (if any) and drops the queue behind it.
+        if (interrupted && playing) emit('speechend', { id: playing, interrupted });
+        playing = undefined;
+        settleAll((id) => ({ id, interrupted }));
+      }
+    },
+    /** Fails what is still waiting (the connection is gone, or the avatar closed). */
+    fail(error: AvatarError) {
+      settleAll(() => error);
+    },
+  };
+}
