@@ -96,8 +96,8 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     }
     peer = p;
     speech?.fail(lostError());
-    speech = createSpeech(p.dc, p.sessionUrl, p.token, events.emit);
-    control = createControl(p.dc, p.sessionUrl, p.token, speech.event);
+    control = createControl(p.dc, p.sessionUrl, p.token, (m) => speech?.event(m));
+    speech = createSpeech(p.dc, p.sessionUrl, p.token, events.emit, control.ask);
     confirmed = blocked = false;
     watchPeer(p.pc, p.dc, () => lost(p));
     stream = new MediaStream(p.pc.getReceivers().map((r) => r.track));

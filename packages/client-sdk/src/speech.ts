@@ -19,6 +19,7 @@ export function createSpeech(
   sessionUrl: string,
   token: TokenSource,
   emit: Emit,
+  ask: <R>(message: object) => Promise<R>,
 ) {
   const waiting = new Map<string, (r: SpeechResult | Error) => void>();
   /** Utterances the server finished before their 202 was read (a very short clip). */
@@ -41,34 +42,29 @@ export function createSpeech(
   /** Sends PCM over the data channel: browsers cannot stream a fetch body over HTTP/1.1. */
   async function streamed(pcm: ReadableStream<Uint8Array | Int16Array>, rate: number) {
     if (dc.readyState !== 'open') throw new AvatarError('network', 'the data channel is not open');
-    const id = Math.random().toString(36).slice(2);
+    // The server names the utterance; L16 is big-endian by default, TTS APIs give little-endian.
+    const { utterance } = await ask<{ utterance: string }>({
+      type: 'audio-start',
+      rate,
+      endianness: 'little-endian',
+    });
     let over = false;
-    const done = played(id).finally(() => {
+    const done = played(utterance).finally(() => {
       over = true;
     });
-    dc.send(JSON.stringify({ type: 'audio-start', rate, id }));
     const reader = pcm.getReader();
-    // A sample split between two chunks is kept for the next one.
-    let odd: number | undefined;
     try {
       while (!over) {
         const { value, done: end } = await reader.read();
         if (end) break;
-        let bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-        if (odd !== undefined) {
-          const joined = new Uint8Array(bytes.length + 1);
-          joined[0] = odd;
-          joined.set(bytes, 1);
-          bytes = joined;
-        }
-        const even = bytes.length & ~1;
-        odd = even < bytes.length ? bytes[even] : undefined;
-        for (let i = 0; i < even; i += CHUNK) dc.send(bytes.slice(i, Math.min(i + CHUNK, even)));
+        // Chunk boundaries may split a sample: the server keeps an odd byte for the next one.
+        const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+        for (let i = 0; i < bytes.length; i += CHUNK) dc.send(bytes.slice(i, i + CHUNK));
         while (dc.bufferedAmount > HIGH_WATER && dc.readyState === 'open') await sleep(10);
       }
     } finally {
       if (over) void reader.cancel().catch(() => {});
-      else if (dc.readyState === 'open') dc.send(JSON.stringify({ type: 'audio-end', id }));
+      else if (dc.readyState === 'open') dc.send('{"type":"audio-end"}');
     }
     return done;
   }
@@ -95,7 +91,7 @@ export function createSpeech(
     },
     /** Stops the voice and drops the queue: on the data channel, else `DELETE <session>/audio`. */
     async interrupt(): Promise<void> {
-      if (dc.readyState === 'open') return dc.send('{"type":"interrupt"}');
+      if (dc.readyState === 'open') return void (await ask({ type: 'interrupt' }));
       const res = await fetch(sessionPath(sessionUrl, 'audio'), {
         method: 'DELETE',
         headers: await headers(token),
