@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
+import { levelFromDbfs } from './audio/voiced.js';
 import type { Config } from './config/schema.js';
 import { createApp } from './http/app.js';
 import { chooseLogFormat, createLogger, setMediaLogger } from './lib/logger.js';
@@ -74,6 +75,13 @@ export async function createAvatarService(
       receiverSilenceTimeoutMs: config.receiverSilenceTimeoutMs,
       logLevel: logger.level,
       reportSlices: options.reportSlices ?? false,
+      voice: {
+        silenceMs: config.audio.silenceMs,
+        voiceThreshold: levelFromDbfs(config.audio.voiceThresholdDb),
+        maxQueue: config.audio.maxQueue,
+        stallMs: config.audio.stallMs,
+        maxUtteranceSeconds: config.audio.maxUtteranceSeconds,
+      },
     },
     ice: (index) => ({
       ...ice,
@@ -133,6 +141,7 @@ export async function createAvatarService(
     version: VERSION,
     startedAt,
     demoDir: options.demoDir,
+    ffmpegPath: ffmpeg.path,
     metrics: metrics.register,
     draining: () => draining,
     status: () =>

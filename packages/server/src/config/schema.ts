@@ -194,6 +194,52 @@ export const ConfigSchema = z
      * port and ending sessions, so a load balancer that polls /ready stops sending viewers first.
      */
     drainMs: z.number().int().min(0).max(60_000).default(0),
+    /** The session's voice: audio the application sends, played on an Opus track (docs/audio.md). */
+    audio: z
+      .object({
+        /** Silence after voiced audio before the face returns to idle (shorter pauses do not flap). */
+        silenceMs: z.number().int().min(40).max(5000).default(250),
+        /** Level (dBFS, RMS of a 20 ms frame) above which audio counts as voiced. */
+        voiceThresholdDb: z.number().min(-90).max(0).default(-45),
+        /** Largest upload of one utterance, in MB; beyond, 413 (the upload is not buffered). */
+        maxUploadMb: z.number().min(0.1).max(1000).default(20),
+        /** Longest utterance (whole or streamed), in seconds; beyond, 413. */
+        maxUtteranceSeconds: z.number().int().min(1).max(3600).default(300),
+        /** A streamed utterance that sends no bytes this long is ended (what arrived plays). */
+        stallMs: z.number().int().min(100).max(60_000).default(2000),
+        /** Utterances queued or playing per session; beyond, 429. */
+        maxQueue: z.number().int().min(1).max(100).default(8),
+        /** Files decoded by ffmpeg at once on this server; beyond, 503 with Retry-After. */
+        maxConcurrentDecodes: z.number().int().min(1).max(64).default(4),
+        /** Longest an ffmpeg decode of one upload may take. */
+        decodeTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+      })
+      .strict()
+      .default({
+        silenceMs: 250,
+        voiceThresholdDb: -45,
+        maxUploadMb: 20,
+        maxUtteranceSeconds: 300,
+        stallMs: 2000,
+        maxQueue: 8,
+        maxConcurrentDecodes: 4,
+        decodeTimeoutMs: 30_000,
+      }),
+    /**
+     * Text to speech for `POST <session>/say` (optional): a command as an argument list, run
+     * without a shell, with `{text}` replaced by the text and `{out}` by the WAV file it must
+     * write, e.g. ["espeak-ng", "-w", "{out}", "{text}"]. Unset: `/say` answers 501.
+     */
+    tts: z
+      .object({
+        command: z.array(z.string().min(1)).min(1),
+        /** Longest text accepted, in characters. */
+        maxChars: z.number().int().min(1).max(100_000).default(2000),
+        /** Longest the command may run. */
+        timeoutMs: z.number().int().min(100).max(120_000).default(20_000),
+      })
+      .strict()
+      .optional(),
     /** Log level for pino; `debug` adds why each session ended, from the media path. */
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

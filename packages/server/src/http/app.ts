@@ -9,6 +9,7 @@ import { AvatarServerError } from '../lib/errors.js';
 import type { AvatarCatalog } from '../media/AvatarCatalog.js';
 import type { OnDemandAvatars } from '../media/OnDemandAvatars.js';
 import type { MediaPool } from '../workers/MediaPool.js';
+import { audioRoutes } from './audioRoutes.js';
 import { avatarsRoutes } from './avatarsRoutes.js';
 import { operatorCheck, requireOperator } from './operatorAccess.js';
 import { type OpsDeps, opsRoutes } from './opsRoutes.js';
@@ -28,6 +29,8 @@ export type AppDeps = Omit<OpsDeps, 'sessions' | 'operatorOnly' | 'defaultAvatar
   onDemand?: OnDemandAvatars | undefined;
   /** Folder of the built demo page, served at `/` when present. */
   demoDir?: string | undefined;
+  /** ffmpeg, which decodes the audio uploads (the front never blocks on it: a child process). */
+  ffmpegPath: string;
   logger: Logger;
 };
 
@@ -103,6 +106,10 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(avatarsRoutes(deps.catalog, operatorCheck(config)));
+  // What a page may offer (the demo hides its text box without text to speech).
+  app.get('/features', (_req, res) => {
+    res.json({ audio: true, tts: config.tts !== undefined });
+  });
   const routeDeps = {
     ...deps,
     // One per-IP limiter for both ways of creating a session.
@@ -111,6 +118,7 @@ export function createApp(deps: AppDeps): Express {
   };
   app.use(whepRoutes(routeDeps));
   app.use(streamsRoutes(routeDeps));
+  app.use(audioRoutes({ ...routeDeps, ffmpegPath: deps.ffmpegPath }));
 
   if (deps.demoDir && existsSync(deps.demoDir)) app.use(express.static(deps.demoDir));
 

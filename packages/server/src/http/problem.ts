@@ -29,6 +29,10 @@ const STATUS: Record<ErrorCode, number> = {
   operator_only: 403,
   bad_host: 400,
   server_draining: 503,
+  unsupported_audio: 415,
+  unreadable_audio: 422,
+  audio_stalled: 408,
+  not_configured: 501,
 };
 
 const TITLE: Record<ErrorCode, string> = {
@@ -58,6 +62,10 @@ const TITLE: Record<ErrorCode, string> = {
   operator_only: 'For operators only',
   bad_host: 'Host not allowed',
   server_draining: 'Server shutting down',
+  unsupported_audio: 'Unsupported audio type',
+  unreadable_audio: 'Not readable as audio',
+  audio_stalled: 'Audio stream stalled',
+  not_configured: 'Not configured',
 };
 
 export function sendProblem(req: Request, res: Response, err: AvatarServerError) {

@@ -33,6 +33,8 @@ const StreamRequest = z
     gesture_video: z.string().min(1).optional(),
     idle_video: z.string().min(1).optional(),
     use_ai: z.boolean().optional(),
+    /** Our offer carries an Opus track too: the application can then send audio (docs/audio.md). */
+    audio: z.boolean().optional(),
   })
   .passthrough();
 
@@ -67,7 +69,9 @@ export function streamsRoutes(deps: StreamsDeps): Router {
     ensureCapacity(deps);
     const base = baseUrl(req, config);
     const owned = await asHttp(
-      deps.media.create(avatar, undefined, ownerOf(req, tokensRequired(config))?.token),
+      deps.media.create(avatar, undefined, ownerOf(req, tokensRequired(config))?.token, {
+        audio: parsed.data.audio === true,
+      }),
     );
     const { id } = owned;
     const url = sessionUrl(base, id);
@@ -84,6 +88,7 @@ export function streamsRoutes(deps: StreamsDeps): Router {
           answer: `${base}/streams/${id}/answer/${owned.answerKey}`,
           speaking: `${url}/speaking`,
           session: url,
+          ...(parsed.data.audio ? { audio: `${url}/audio` } : {}),
         },
         // With tokens: a token for this session's URLs only, to hand to the client that answers.
         ...(owned.sessionToken ? { session_token: owned.sessionToken } : {}),

@@ -146,6 +146,8 @@ export function whepRoutes(deps: RouteDeps): Router {
         speaking: view.speaking,
         cursor: view.cursor,
         stats: view.stats,
+        // The voice (docs/audio.md): null without an audio track.
+        audio: view.audio,
       });
     })
     .delete(deps.sessionAccess, async (_req, res) => {

@@ -25,6 +25,10 @@ export type ErrorCode =
   | 'operator_only'
   | 'bad_host'
   | 'server_draining'
+  | 'unsupported_audio'
+  | 'unreadable_audio'
+  | 'audio_stalled'
+  | 'not_configured'
   | 'internal';
 
 /** Seconds a client should wait before asking again for an avatar that is still compiling. */

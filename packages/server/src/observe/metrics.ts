@@ -57,7 +57,23 @@ export function createMetrics(opts: { media: MediaPool; avatars: () => AvatarSta
   });
   media.on('switched', (change) => {
     switches.inc({ loop: change.loop });
-    switchLatency.observe(change.latencyMs / 1000);
+    // A switch the audio made answers no request: it has no latency to observe.
+    if (!change.audio) switchLatency.observe(change.latencyMs / 1000);
+  });
+  const speech = new Counter({
+    name: 'avatar_speech_events_total',
+    help: "Speech events of the sessions' voices: start and end of utterances, queue drained, interrupted",
+    labelNames: ['event'],
+    registers: [register],
+  });
+  const audioSeconds = new Counter({
+    name: 'avatar_audio_seconds_total',
+    help: 'Seconds of audio played to viewers (utterances that ended or were interrupted)',
+    registers: [register],
+  });
+  media.on('speech', (event, playedSeconds) => {
+    speech.inc({ event });
+    if (playedSeconds > 0) audioSeconds.inc(playedSeconds);
   });
 
   /** A counter whose value lives elsewhere: it advances by the difference at each scrape. */

@@ -21,6 +21,25 @@ export type SpeakingChange = {
   sentAt: number;
   /** From the request reaching the session to that packet being sent. */
   latencyMs: number;
+  /** Present when the session's audio drives the face: a `setSpeaking` changes nothing then. */
+  audio?: true;
+};
+
+/**
+ * What drives the face while the session plays audio (audio/Voice.ts): the state for the video
+ * frame at media time `mediaMs`, or undefined when the voice has nothing to say.
+ */
+export interface SpeakingSource {
+  speakingFor(mediaMs: number, periodMs: number): boolean | undefined;
+}
+
+/** The session's one media clock (see viewerPeer.ts MediaClock), once its first frame is due. */
+export type SessionMediaClock = {
+  /** Media time 0 on this thread's performance clock: the due time of the first video frame. */
+  originMs: number;
+  originEpochMs: number;
+  videoBase: number;
+  audioBase: number;
 };
 
 export type SessionEvents = {
@@ -81,6 +100,13 @@ export class Session extends EventEmitter<SessionEvents> {
   #switchWaitFrames: number;
   #sequence = randomBytes(2).readUInt16BE();
   #timestampBase = randomBytes(4).readUInt32BE();
+  #audioBase = randomBytes(4).readUInt32BE();
+  #mediaClock: SessionMediaClock | undefined;
+  /** The application's last `setSpeaking`, applied when no audio drives the face. */
+  #appSpeaking = false;
+  #voice: SpeakingSource | undefined;
+  /** The voice decided the last frame's state. */
+  #voiceDriving = false;
   #firstTick = -1;
   #lastSentTick = -1;
   #closed = false;
@@ -122,6 +148,25 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.#closed;
   }
 
+  /** The media clock shared by video and audio, once the first frame went out. */
+  get mediaClock(): SessionMediaClock | undefined {
+    return this.#mediaClock;
+  }
+
+  /** From now on the face follows this source while it has something to say. */
+  attachVoice(voice: SpeakingSource) {
+    this.#voice = voice;
+  }
+
+  /**
+   * The voice was interrupted: the face returns to idle at once (the next frame sent, as for
+   * `setSpeaking`), and the application's speaking state is reset.
+   */
+  interruptVoice(receivedAt = performance.now()): Promise<SpeakingChange> {
+    this.#voiceDriving = false;
+    return this.setSpeaking(false, receivedAt);
+  }
+
   /**
    * Asks for the speaking state; resolves when the first packet of the new loop has been sent
    * (at once if the session is live, else with its first frame). Repeating the current state
@@ -129,6 +174,12 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   setSpeaking(speaking: boolean, receivedAt = performance.now()): Promise<SpeakingChange> {
     if (this.#closed) return Promise.reject(AvatarServerError.sessionNotFound(this.id));
+    this.#appSpeaking = speaking;
+    if (this.#voiceDriving) {
+      // The audio drives the face; the application's state applies once it has played.
+      const now = this.#change(this.#speaking, this.#clock.nextTick - 1, receivedAt);
+      return Promise.resolve({ ...now, audio: true });
+    }
     if (this.#pending === null && speaking === this.#speaking) {
       return Promise.resolve(this.#change(speaking, this.#clock.nextTick - 1, receivedAt));
     }
@@ -233,9 +284,18 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     if (this.#firstTick < 0) {
       this.#firstTick = tick;
+      const originMs = this.#clock.dueAt(tick);
+      this.#mediaClock = {
+        originMs,
+        originEpochMs: performance.timeOrigin + originMs,
+        videoBase: this.#timestampBase,
+        audioBase: this.#audioBase,
+      };
+      this.#sender.setMediaClock?.(this.#mediaClock);
       this.#log.debug({ tick, loop: this.#cursor.loop }, 'first frame');
     }
     this.#lastSentTick = tick;
+    if (this.#voice) this.#followVoice(tick);
 
     let pending = this.#pending;
     if (pending && pending.waitFrames > 0 && pending.speaking !== this.#speaking) {
@@ -272,14 +332,32 @@ export class Session extends EventEmitter<SessionEvents> {
     const sentAt = Date.now();
     this.#send(frame, tick);
     if (pending) {
-      let change: SpeakingChange | undefined;
+      // A switch the voice made has no waiter (and no request latency): marked `audio`.
+      let change: SpeakingChange = {
+        ...this.#change(this.#speaking, tick, performance.now(), frame, sentAt),
+        audio: true,
+      };
       for (const waiter of pending.waiters) {
         change = this.#change(this.#speaking, tick, waiter.receivedAt, frame, sentAt);
         waiter.resolve(change);
       }
-      if (switched && change) this.emit('speakingchange', change);
+      if (switched) this.emit('speakingchange', change);
     }
     this.#cursor = advance(this.#avatar, this.#cursor);
+  }
+
+  /** While audio plays, the frame of `tick` shows what the audio does at that media time. */
+  #followVoice(tick: number) {
+    const period = this.#clock.periodMs;
+    const wanted = this.#voice!.speakingFor((tick - this.#firstTick) * period, period);
+    // When the audio has played, the application's state applies again.
+    const target = wanted ?? (this.#voiceDriving ? this.#appSpeaking : undefined);
+    this.#voiceDriving = wanted !== undefined;
+    if (target === undefined || target === (this.#pending?.speaking ?? this.#speaking)) return;
+    if (this.#pending) {
+      this.#pending.speaking = target;
+      this.#pending.waitFrames = 0;
+    } else this.#pending = { speaking: target, waiters: [], waitFrames: 0 };
   }
 
   #send(frame: PacketizedFrame, tick: number) {

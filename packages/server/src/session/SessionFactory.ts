@@ -1,5 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
+import { ChannelAudio } from '../audio/channelAudio.js';
+import { type SpeechEvent, Voice, type VoiceSettings } from '../audio/Voice.js';
 import { AvatarServerError } from '../lib/errors.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import { handleControlMessage, helloMessage } from './controlMessages.js';
@@ -54,6 +56,8 @@ export class OwnedSession {
   readonly sessionToken: string | undefined;
   /** The WHEP ETag of the 201 (draft-ietf-wish-whep §4.4.1), checked by a strict PATCH. */
   readonly etag = `"${randomBytes(8).toString('hex')}"`;
+  /** The session's voice, when its peer negotiated an Opus track. */
+  readonly voice: Voice | undefined;
   #peer: ViewerPeer;
   /** SHA-256 of the tokens that control this session; empty: the URL alone does. */
   #owners: Buffer[];
@@ -63,9 +67,10 @@ export class OwnedSession {
     session: Session,
     peer: ViewerPeer,
     owner: SessionOwner,
-    options: { answerKey?: string; candidates: number },
+    options: { answerKey?: string; candidates: number; voice?: Voice | undefined },
   ) {
     this.session = session;
+    this.voice = options.voice;
     this.#peer = peer;
     this.answerKey = options.answerKey;
     this.sessionToken = owner ? newSecret() : undefined;
@@ -75,6 +80,15 @@ export class OwnedSession {
 
   get id() {
     return this.session.id;
+  }
+
+  /** The voice, or a 409 saying how to get one. */
+  requireVoice(): Voice {
+    if (this.voice && this.#peer.hasAudio) return this.voice;
+    throw new AvatarServerError(
+      'session_state',
+      'this session has no audio track: offer a recvonly Opus audio section (WHEP), or create the /streams session with "audio": true',
+    );
   }
 
   /**
@@ -134,6 +148,16 @@ export class OwnedSession {
 }
 
 /**
+ * Interrupts a session's voice: the voice stops (no packet after the current one), its queue is
+ * dropped, and the face returns to idle on the next frame.
+ */
+export function interrupt(owned: OwnedSession): { id: string | null; dropped: number } {
+  const result = owned.requireVoice().interrupt();
+  owned.session.interruptVoice().catch(() => {});
+  return result;
+}
+
+/**
  * The one place that creates a session: it asks the peer factory for the viewer's connection,
  * has the registry open a Session on it (the registry's clock and settings), wires the two
  * (PLI → keyframe, control channel → speaking, connection lost, handshake and receiver-silence
@@ -148,6 +172,10 @@ export class SessionFactory {
       peers: PeerFactory;
       timeouts: SessionTimeouts;
       logger: Logger;
+      /** How each session's voice plays and when the face follows it (config `audio`). */
+      voice: VoiceSettings & { stallMs: number; maxUtteranceSeconds: number };
+      /** Every speech event of every session (metrics). */
+      onSpeech?: (event: SpeechEvent, playedSeconds: number) => void;
     },
   ) {}
 
@@ -172,10 +200,26 @@ export class SessionFactory {
   async offer(
     avatar: PacketizedAvatar,
     owner: SessionOwner,
+    options: { audio?: boolean } = {},
   ): Promise<{ owned: OwnedSession; offer: string }> {
-    const { peer, offer } = await this.deps.peers.offer();
-    const owned = this.#start(avatar, peer, owner, { candidates: 0, answerKey: newSecret() });
+    const { peer, offer } = await this.deps.peers.offer(options);
+    const owned = this.#start(avatar, peer, owner, {
+      candidates: 0,
+      answerKey: newSecret(),
+      audio: options.audio,
+    });
     return { owned, offer };
+  }
+
+  /** A voice on the session's media clock; its events go to the page and to the metrics. */
+  #voiceFor(session: Session, peer: ViewerPeer): Voice {
+    const voice = new Voice(peer, () => session.mediaClock, this.deps.voice);
+    session.attachVoice(voice);
+    voice.on('speech', (event, playedSeconds) => {
+      peer.sendControl(JSON.stringify(event));
+      this.deps.onSpeech?.(event, playedSeconds);
+    });
+    return voice;
   }
 
   get(id: string): OwnedSession | undefined {
@@ -186,12 +230,20 @@ export class SessionFactory {
     avatar: PacketizedAvatar,
     peer: ViewerPeer,
     owner: SessionOwner,
-    options: { candidates: number; answerKey?: string },
+    options: { candidates: number; answerKey?: string; audio?: boolean | undefined },
   ): OwnedSession {
     const { registry, timeouts } = this.deps;
     const session = registry.open(avatar, peer);
-    const owned = new OwnedSession(session, peer, owner, options);
+    // With an Opus track (answered now, or offered and hoped for), the session gets a voice.
+    const voice = peer.hasAudio || options.audio ? this.#voiceFor(session, peer) : undefined;
+    const owned = new OwnedSession(session, peer, owner, { ...options, voice });
     const log = this.deps.logger.child({ session: session.id, avatar: avatar.id });
+    const channelAudio = voice
+      ? new ChannelAudio(voice, {
+          stallMs: this.deps.voice.stallMs,
+          maxUtteranceSeconds: this.deps.voice.maxUtteranceSeconds,
+        })
+      : undefined;
     peer.onKeyframeRequest(() => session.requestKeyframe());
     // Once connected, a viewer that stops sending RTCP has vanished without DELETE: end it.
     let silence: SilenceWatch | undefined;
@@ -209,9 +261,17 @@ export class SessionFactory {
     });
     peer.onControl(
       (text, reply) => {
-        void handleControlMessage(session, text).then((answer) => reply(JSON.stringify(answer)));
+        void handleControlMessage(session, text, channelAudio, () => interrupt(owned)).then(
+          (answer) => reply(JSON.stringify(answer)),
+        );
       },
       () => helloMessage(session),
+      (data, reply) => {
+        const problem = channelAudio
+          ? channelAudio.data(data)
+          : 'this session has no audio track: offer a recvonly Opus audio section';
+        if (problem) reply(JSON.stringify({ type: 'error', detail: problem }));
+      },
     );
     // A viewer that never completes ICE/DTLS (closed tab, blocked UDP) must not hold a session.
     const handshake = setTimeout(() => {
@@ -220,6 +280,8 @@ export class SessionFactory {
     handshake.unref();
     session.once('closed', (reason) => {
       clearTimeout(handshake);
+      channelAudio?.close();
+      voice?.close();
       silence?.stop();
       this.#live.delete(session.id);
       log.info({ reason, ...session.stats }, 'session ended');

@@ -1,3 +1,4 @@
+import type { ChannelAudio } from '../audio/channelAudio.js';
 import type { Session, SpeakingChange } from './Session.js';
 
 /**
@@ -9,6 +10,13 @@ import type { Session, SpeakingChange } from './Session.js';
  *   server → client  {"type":"hello","session":"…","avatar":"default","speaking":false}
  *                    once, when the channel opens
  * `id` is optional and echoed, so a client can match answers to requests.
+ *
+ * With an audio track (docs/audio.md):
+ *   client → server  {"type":"interrupt"}  → {"type":"interrupt","interrupted":"<utterance>"|null,"dropped":n}
+ *   client → server  {"type":"audio-start","rate":24000}  → {"type":"audio-start","utterance":"…","queued":n}
+ *                    then binary messages of 16-bit mono PCM, then
+ *   client → server  {"type":"audio-end"}  → {"type":"audio-end","utterance":"…","durationMs":n}
+ *   server → client  {"type":"speech","event":"start"|"end"|"drained"|"interrupted","id":"<utterance>"}
  */
 
 /** The first message on a control channel: which session this is and its speaking state. */
@@ -23,10 +31,21 @@ export function helloMessage(session: Session): string {
 
 type Reply =
   | (SpeakingChange & { type: 'speaking'; id?: unknown })
+  | { type: 'interrupt'; id?: unknown; interrupted: string | null; dropped: number }
+  | { type: 'audio-start'; id?: unknown; utterance: string; queued: number }
+  | { type: 'audio-end'; id?: unknown; utterance: string | null; durationMs: number }
   | { type: 'error'; id?: unknown; detail: string };
 
+const NO_AUDIO =
+  'this session has no audio track: offer a recvonly Opus audio section (or /streams with "audio": true)';
+
 /** The reply to one client message; never rejects (a failure is an `error` reply with its `id`). */
-export async function handleControlMessage(session: Session, text: string): Promise<Reply> {
+export async function handleControlMessage(
+  session: Session,
+  text: string,
+  audio?: ChannelAudio,
+  interrupt?: () => { id: string | null; dropped: number },
+): Promise<Reply> {
   let message: unknown;
   try {
     message = JSON.parse(text);
@@ -41,11 +60,35 @@ export async function handleControlMessage(session: Session, text: string): Prom
     unknown
   >;
   const id = m.id;
+  if (m.type === 'interrupt' || m.type === 'audio-start' || m.type === 'audio-end') {
+    if (!audio || !interrupt) return { type: 'error', id, detail: NO_AUDIO };
+    try {
+      if (m.type === 'interrupt') {
+        audio.end();
+        const { id: interrupted, dropped } = interrupt();
+        return { type: 'interrupt', id, interrupted, dropped };
+      }
+      if (m.type === 'audio-start') {
+        const { id: utterance, queued } = audio.start(m);
+        return { type: 'audio-start', id, utterance, queued };
+      }
+      const ended = audio.end();
+      return {
+        type: 'audio-end',
+        id,
+        utterance: ended?.id ?? null,
+        durationMs: ended?.durationMs ?? 0,
+      };
+    } catch (err) {
+      return { type: 'error', id, detail: (err as Error).message };
+    }
+  }
   if (m.type !== 'speaking' || typeof m.speaking !== 'boolean') {
     return {
       type: 'error',
       id,
-      detail: 'unknown message: send {"type":"speaking","speaking":true|false}',
+      detail:
+        'unknown message: send {"type":"speaking","speaking":true|false} (with audio: interrupt, audio-start, audio-end)',
     };
   }
   try {

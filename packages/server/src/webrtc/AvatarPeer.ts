@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import {
   MediaStream,
   MediaStreamTrack,
-  ntpTime,
   ProtectionProfileAeadAes128Gcm,
   ProtectionProfileAes128CmHmacSha1_80,
   type RTCDataChannel,
@@ -10,27 +9,36 @@ import {
   RTCRtpHeaderExtensionParameters,
   type RTCRtpSender,
   type RTCRtpTransceiver,
+  RtcpSenderInfo,
+  RtcpSourceDescriptionPacket,
+  RtcpSrPacket,
   RtpHeader,
   RtpPacket,
+  SourceDescriptionChunk,
+  SourceDescriptionItem,
   useAbsSendTime,
   useH264,
   useNACK,
+  useOPUS,
   usePLI,
   useSdesMid,
 } from 'werift';
 import { mediaLogger } from '../lib/logger.js';
 import { PROFILE_LEVEL_ID } from '../media/encoderArgs.js';
 import type {
+  BinaryHandler,
   ControlHandler,
+  MediaClock,
   PeerState,
   RemoteCandidate,
   ViewerPeer,
 } from '../session/viewerPeer.js';
 import { limitCandidatePairs } from './candidatePairs.js';
 import { hostCandidatesOnly } from './hostCandidatesOnly.js';
-import { addRtcpMuxOnly, checkOffer, OfferError } from './offer.js';
+import { addRtcpMuxOnly, checkOffer, OfferError, offerReceivesOpus } from './offer.js';
 import { announcePublicIp } from './publicIp.js';
 import { RtpHistory } from './rtpHistory.js';
+import { ntpFromEpochMs } from './senderReports.js';
 import { type RtpExtension, type SrtpKeys, SrtpWriter } from './srtpWriter.js';
 
 /**
@@ -60,9 +68,17 @@ const h264 = () =>
     rtcpFeedback: [useNACK(), usePLI()],
   });
 
-/** A peer connection with our one sendonly H.264 track, for either negotiation direction. */
-function createPeerConnection(ice: IceOptions) {
+/** Opus as WebRTC negotiates it: 48 kHz, 2 channels in SDP (RFC 7587), 20 ms frames, in-band FEC. */
+const opus = () => useOPUS({ parameters: 'minptime=10;useinbandfec=1' });
+
+/**
+ * A peer connection with our sendonly H.264 track and, with `audio`, a sendonly Opus track in the
+ * same MediaStream (one `a=msid` stream id, so players and browsers sync the two), for either
+ * negotiation direction.
+ */
+function createPeerConnection(ice: IceOptions, audio = false) {
   const codec = h264();
+  const audioCodec = opus();
   const pc = new RTCPeerConnection({
     // No STUN: host candidates only, gathered inside setLocalDescription (a few ms).
     iceServers: [],
@@ -75,7 +91,7 @@ function createPeerConnection(ice: IceOptions) {
     ...(ice.portRange ? { icePortRange: ice.portRange } : {}),
     // Connectivity checks go to addresses the client names: a bounded number of them.
     iceFilterCandidatePair: limitCandidatePairs(),
-    codecs: { video: [codec], audio: [] },
+    codecs: { video: [codec], audio: audio ? [audioCodec] : [] },
     // No transport-cc: werift's TWCC bookkeeping grows by ~6 MB per peer (docs/werift.md).
     headerExtensions: {
       video: [
@@ -83,16 +99,19 @@ function createPeerConnection(ice: IceOptions) {
         useAbsSendTime(),
         new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI }),
       ],
+      audio: [useSdesMid()],
     },
   });
   // The track must carry its codec before setRemoteDescription, or werift answers with the
   // first H.264 entry of the offer whatever its profile.
   const track = new MediaStreamTrack({ kind: 'video', codec });
-  const transceiver = pc.addTransceiver(track, {
-    direction: 'sendonly',
-    streams: [new MediaStream([track])],
-  });
-  return { pc, transceiver };
+  const audioTrack = audio ? new MediaStreamTrack({ kind: 'audio', codec: audioCodec }) : undefined;
+  const stream = new MediaStream(audioTrack ? [track, audioTrack] : [track]);
+  const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+  const audioTransceiver = audioTrack
+    ? pc.addTransceiver(audioTrack, { direction: 'sendonly', streams: [stream] })
+    : undefined;
+  return { pc, transceiver, audioTransceiver };
 }
 
 export type { ControlHandler, PeerState } from '../session/viewerPeer.js';
@@ -105,6 +124,12 @@ export class AvatarPeer implements ViewerPeer {
   #sendFailures = 0;
   #pc: RTCPeerConnection;
   #sender: RTCRtpSender;
+  /** The Opus sender, when the session has audio (an offer that receives Opus, `/streams` audio). */
+  #audioSender: RTCRtpSender | undefined;
+  #mediaClock: MediaClock | undefined;
+  #reports: NodeJS.Timeout | undefined;
+  /** Open control channels: where events (speech start, end…) go. */
+  #channels = new Set<RTCDataChannel>();
   #playoutDelayId: number | undefined;
   #ready = false;
   #closed = false;
@@ -112,6 +137,7 @@ export class AvatarPeer implements ViewerPeer {
   #ownChannel: RTCDataChannel | undefined;
   #transceiver: RTCRtpTransceiver | undefined;
   #answered = false;
+  #offeredAudio: RTCRtpTransceiver | undefined;
   /** The direct send path (srtpWriter.ts), made on the first send; null: use werift's sendRtp. */
   #fast: FastPath | null | undefined;
 
@@ -139,10 +165,18 @@ export class AvatarPeer implements ViewerPeer {
     return this.answer;
   }
 
+  /** True when the session negotiated an Opus track: audio can be sent. */
+  get hasAudio() {
+    return this.#audioSender !== undefined;
+  }
+
   /** Answers `offer` (non-trickle: the answer carries all our candidates). */
   static async answer(offer: string, ice: IceOptions): Promise<AvatarPeer> {
     checkOffer(offer);
-    const { pc, transceiver } = createPeerConnection(ice);
+    const { pc, transceiver, audioTransceiver } = createPeerConnection(
+      ice,
+      offerReceivesOpus(offer),
+    );
     try {
       try {
         await pc.setRemoteDescription({ type: 'offer', sdp: offer });
@@ -175,6 +209,7 @@ export class AvatarPeer implements ViewerPeer {
         );
       }
       const peer = new AvatarPeer(pc, transceiver.sender, addRtcpMuxOnly(local.sdp), ice);
+      if (audioTransceiver?.sender.codec) peer.#audioSender = audioTransceiver.sender;
       peer.#negotiated(transceiver);
       return peer;
     } catch (err) {
@@ -187,8 +222,8 @@ export class AvatarPeer implements ViewerPeer {
    * The original API's server-made offer: a sendonly H.264 (42e01f, packetization-mode 1) video
    * section and a `control` data channel opened by us. The client answers with `acceptAnswer`.
    */
-  static async offer(ice: IceOptions): Promise<AvatarPeer> {
-    const { pc, transceiver } = createPeerConnection(ice);
+  static async offer(ice: IceOptions, options: { audio?: boolean } = {}): Promise<AvatarPeer> {
+    const { pc, transceiver, audioTransceiver } = createPeerConnection(ice, options.audio);
     try {
       const channel = pc.createDataChannel('control');
       const offer = await pc.createOffer();
@@ -199,6 +234,7 @@ export class AvatarPeer implements ViewerPeer {
       const peer = new AvatarPeer(pc, transceiver.sender, local.sdp, ice);
       peer.#ownChannel = channel;
       peer.#transceiver = transceiver;
+      peer.#offeredAudio = audioTransceiver;
       return peer;
     } catch (err) {
       await pc.close().catch(closeFailed);
@@ -233,11 +269,19 @@ export class AvatarPeer implements ViewerPeer {
       );
     }
     this.#answered = true;
+    if (this.#offeredAudio?.sender.codec && /^m=audio [1-9]/m.test(sdp)) {
+      this.#audioSender = this.#offeredAudio.sender;
+    }
     this.#negotiated(transceiver);
   }
 
   /** After negotiation: the playout-delay extension id, and readiness from the connection. */
   #negotiated(transceiver: RTCRtpTransceiver) {
+    // werift's own sender reports carry a wrong NTP fraction and a stale time, and the first
+    // waits up to 1.5 s: ours replace them (#sendReports), so its loop is kept from starting.
+    for (const sender of [this.#sender, this.#audioSender]) {
+      if (sender) (sender as unknown as { rtcpRunning: boolean }).rtcpRunning = true;
+    }
     this.#playoutDelayId = transceiver.headerExtensions.find(
       (e) => e.uri === PLAYOUT_DELAY_URI,
     )?.id;
@@ -272,6 +316,78 @@ export class AvatarPeer implements ViewerPeer {
     // werift adds SSRC, payload type, mid and abs-send-time, keeps the packet for NACKs, then SRTP.
     this.#sender.sendRtp(new RtpPacket(header, payload)).catch(this.#sendFailed);
   }
+
+  /**
+   * Sends one Opus packet (20 ms) on the audio track; `marker` starts a talkspurt (the first
+   * packet after silence, RFC 3551). Through werift's sendRtp: 50 packets a second while speaking.
+   */
+  sendAudio(payload: Buffer, sequenceNumber: number, timestamp: number, marker: boolean) {
+    const sender = this.#audioSender;
+    if (!sender || !this.ready) return;
+    const header = new RtpHeader({ sequenceNumber, timestamp, marker });
+    sender.sendRtp(new RtpPacket(header, payload)).catch(this.#sendFailed);
+  }
+
+  /**
+   * The session's media clock: from now on, sender reports for video and audio go out (the first
+   * at once, then about every second) and map both tracks' RTP timestamps to one NTP time.
+   */
+  setMediaClock(clock: MediaClock) {
+    if (this.#mediaClock) return;
+    this.#mediaClock = clock;
+    this.#sendReports();
+  }
+
+  /** One compound RTCP packet per track: a sender report from the media clock, and the CNAME. */
+  #sendReports = () => {
+    this.#reports = undefined;
+    const clock = this.#mediaClock;
+    if (this.#closed || !clock) return;
+    const nowEpochMs = performance.timeOrigin + performance.now();
+    const elapsedMs = nowEpochMs - clock.originEpochMs;
+    const ntpTimestamp = ntpFromEpochMs(nowEpochMs);
+    const tracks = [
+      { sender: this.#sender, base: clock.videoBase, rate: 90_000 },
+      ...(this.#audioSender
+        ? [{ sender: this.#audioSender, base: clock.audioBase, rate: 48_000 }]
+        : []),
+    ];
+    for (const { sender, base, rate } of tracks) {
+      const s = sender as unknown as WeriftSenderInternals & { cname?: string };
+      const packets: Array<RtcpSrPacket | RtcpSourceDescriptionPacket> = [
+        new RtcpSrPacket({
+          ssrc: s.ssrc,
+          senderInfo: new RtcpSenderInfo({
+            ntpTimestamp,
+            rtpTimestamp: (base + Math.round((elapsedMs * rate) / 1000)) >>> 0,
+            packetCount: s.packetCount >>> 0,
+            octetCount: s.octetCount >>> 0,
+          }),
+        }),
+      ];
+      if (s.cname) {
+        packets.push(
+          new RtcpSourceDescriptionPacket({
+            chunks: [
+              new SourceDescriptionChunk({
+                source: s.ssrc,
+                items: [new SourceDescriptionItem({ type: 1, text: s.cname })],
+              }),
+            ],
+          }),
+        );
+      }
+      // werift's own bookkeeping for the receiver's round-trip report (LSR/DLSR).
+      (s as unknown as { lastSRtimestamp: number }).lastSRtimestamp = Number(
+        (ntpTimestamp >> 16n) & 0xffffffffn,
+      );
+      (s as unknown as { lastSentSRTimestamp: number }).lastSentSRTimestamp = nowEpochMs / 1000;
+      sender.dtlsTransport?.sendRtcp(packets).catch(this.#sendFailed);
+    }
+    // RFC 3550 §6.2: randomised around the interval (here 1 s), so reports do not synchronise.
+    this.#reports = setTimeout(this.#sendReports, 500 + Math.random() * 1000);
+    this.#reports.unref?.();
+  };
 
   /** Picture Loss Indication from the receiver. */
   onKeyframeRequest(listener: () => void) {
@@ -321,8 +437,12 @@ export class AvatarPeer implements ViewerPeer {
    * timer (measured: the first speaking reply took 1005 ms, the following ones 3–7 ms). A message
    * sent right at open arrives, and so do all later ones (first reply then 5 ms).
    */
-  onControl(handler: ControlHandler, greeting?: () => string) {
+  onControl(handler: ControlHandler, greeting?: () => string, binary?: BinaryHandler) {
     const attach = (channel: RTCDataChannel) => {
+      this.#channels.add(channel);
+      channel.stateChanged.subscribe((state) => {
+        if (state === 'closed') this.#channels.delete(channel);
+      });
       const send = (text: string) => {
         if (channel.readyState === 'open') channel.send(text);
         else
@@ -345,16 +465,26 @@ export class AvatarPeer implements ViewerPeer {
         }
       }
       channel.onMessage.subscribe((message) => {
-        handler(typeof message === 'string' ? message : message.toString('utf8'), send);
+        if (typeof message === 'string') handler(message, send);
+        else if (binary) binary(message, send);
+        else handler(message.toString('utf8'), send);
       });
     };
     this.#pc.onDataChannel.subscribe(attach);
     if (this.#ownChannel) attach(this.#ownChannel);
   }
 
+  /** A message to every open control channel (events such as speech start and end). */
+  sendControl(text: string) {
+    for (const channel of this.#channels) {
+      if (channel.readyState === 'open') channel.send(text);
+    }
+  }
+
   async close() {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#reports);
     if (this.#sendFailures > 1) {
       this.#log.debug({ failures: this.#sendFailures }, 'RTP sends failed in all');
     }
@@ -383,11 +513,8 @@ type WeriftSenderInternals = {
   ssrc: number;
   codec?: { payloadType: number };
   mid?: string;
-  ntpTimestamp: bigint;
-  rtpTimestamp: number;
   packetCount: number;
   octetCount: number;
-  runRtcp(): Promise<void>;
   dtlsTransport?: {
     srtp?: { localContext?: WeriftSrtpContext };
     iceTransport: { connection: { send(data: Buffer): Promise<void> } };
@@ -465,26 +592,15 @@ function createFastPath(
     // Lost packets no longer in the history are gone for good: the viewer waits for a PLI's keyframe.
     if (log.isLevelEnabled('debug')) log.debug({ lost: nack.lost.length, resent }, 'NACK answered');
   });
-  let rtcpStarted = false;
   return {
     send(payload, sequenceNumber, timestamp, marker) {
       const packet = writer.protect(payload, sequenceNumber, timestamp, marker);
       const roc = writer.rolloverCounter;
       history.put({ payload, sequenceNumber, timestamp, marker, roc });
       connection.send(packet).catch(sendFailed);
-      // What werift's sender reports need: counters, and the NTP/RTP time pair once per frame.
+      // The counters our sender reports carry (AvatarPeer.#sendReports).
       s.packetCount = (s.packetCount + 1) >>> 0;
       s.octetCount += payload.length;
-      if (marker || !rtcpStarted) {
-        s.ntpTimestamp = ntpTime();
-        s.rtpTimestamp = timestamp;
-      }
-      if (!rtcpStarted) {
-        rtcpStarted = true;
-        s.runRtcp().catch((err: Error) =>
-          log.debug({ err: err.message }, 'sender reports stopped'),
-        );
-      }
     },
   };
 }

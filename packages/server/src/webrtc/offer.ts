@@ -80,6 +80,22 @@ export function checkOffer(sdp: string): void {
   }
 }
 
+/**
+ * True when the offer can receive Opus audio from us (an audio section, not rejected, recvonly or
+ * sendrecv, with opus/48000/2): the answer then carries our Opus track. Any other audio section
+ * is rejected in the answer (port 0), as before.
+ */
+export function offerReceivesOpus(sdp: string): boolean {
+  const { media } = sections(sdp);
+  return media.some(
+    (m) =>
+      m.kind === 'audio' &&
+      m.port !== 0 &&
+      ['recvonly', 'sendrecv'].includes(direction(m.lines)) &&
+      m.lines.some((l) => /^a=rtpmap:\d+ opus\/48000\/2/i.test(l)),
+  );
+}
+
 /** The media sections an avatar session uses: video now, audio once voice lands, control. */
 const ALLOWED_KINDS = ['video', 'audio', 'application'];
 

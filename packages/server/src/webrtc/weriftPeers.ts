@@ -8,8 +8,8 @@ export function weriftPeers(ice: IceOptions): PeerFactory {
       const peer = await AvatarPeer.answer(offer, ice);
       return { peer, answer: peer.answer };
     },
-    async offer() {
-      const peer = await AvatarPeer.offer(ice);
+    async offer(options) {
+      const peer = await AvatarPeer.offer(ice, options);
       return { peer, offer: peer.offer };
     },
   };

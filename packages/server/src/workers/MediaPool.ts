@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { SpeechEventName } from '../audio/Voice.js';
 import { AvatarServerError } from '../lib/errors.js';
 import type { LoopName } from '../media/compiledAvatar.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
@@ -42,7 +43,8 @@ type Slot = {
 };
 
 export type PoolEvents = {
-  switched: [change: { loop: LoopName; latencyMs: number }];
+  switched: [change: { loop: LoopName; latencyMs: number; audio: boolean }];
+  speech: [event: SpeechEventName, playedSeconds: number];
   /** Only with `reportSlices` (benchmarks): a worker sent one slice of a tick. */
   slice: [report: SliceReport, worker: number];
 };
@@ -154,6 +156,9 @@ export class MediaPool extends EventEmitter<PoolEvents> {
       case 'switched':
         this.emit('switched', message);
         return;
+      case 'speech':
+        this.emit('speech', message.event, message.playedSeconds);
+        return;
       case 'slice':
         this.emit('slice', message.report, slot.index);
         return;
@@ -247,6 +252,7 @@ export class MediaPool extends EventEmitter<PoolEvents> {
     avatar: PacketizedAvatar,
     request: { offer: string } | undefined,
     ownerToken: string | undefined,
+    options: { audio?: boolean } = {},
   ): Promise<Created> {
     const slot = this.#leastLoaded();
     if (slot.avatars.get(avatar.id) !== avatar) {
@@ -260,11 +266,26 @@ export class MediaPool extends EventEmitter<PoolEvents> {
     try {
       return request
         ? await this.#call(slot, 'answer', { avatar: avatar.id, offer: request.offer, ...token })
-        : await this.#call(slot, 'offer', { avatar: avatar.id, ...token });
+        : await this.#call(slot, 'offer', {
+            avatar: avatar.id,
+            ...token,
+            ...(options.audio ? { audio: true } : {}),
+          });
     } finally {
       slot.starting--;
       // The reply came after the worker's count: keep the count it sent.
     }
+  }
+
+  /**
+   * Samples of an open utterance, to the worker holding the session (no reply; in order with the
+   * requests). The samples' buffer is transferred, not copied.
+   */
+  audioChunk(session: string, utterance: string, samples: Int16Array) {
+    const slot = this.#slotOf(session);
+    if (slot.down) return;
+    const message: FrontMessage = { type: 'audioChunk', session, utterance, samples };
+    slot.worker.postMessage(message, [samples.buffer as ArrayBuffer]);
   }
 
   /** A request about one session, sent to the worker its id names. */

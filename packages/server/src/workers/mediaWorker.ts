@@ -6,7 +6,7 @@ import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
 import { fromShared } from '../rtp/sharedAvatar.js';
 import { FrameClock } from '../session/frameClock.js';
 import type { Session } from '../session/Session.js';
-import { type OwnedSession, SessionFactory } from '../session/SessionFactory.js';
+import { interrupt, type OwnedSession, SessionFactory } from '../session/SessionFactory.js';
 import { SessionRegistry } from '../session/SessionRegistry.js';
 import { weriftPeers } from '../webrtc/weriftPeers.js';
 import {
@@ -54,6 +54,8 @@ const sessions = new SessionFactory({
     receiverSilenceTimeoutMs: settings.receiverSilenceTimeoutMs,
   },
   logger,
+  voice: settings.voice,
+  onSpeech: (event, playedSeconds) => post({ type: 'speech', event: event.event, playedSeconds }),
 });
 /** Open sessions per avatar id. */
 const perAvatar: Record<string, number> = {};
@@ -71,7 +73,12 @@ registry.observe({
     counts();
   },
   switched: (_session, change) =>
-    post({ type: 'switched', loop: change.loop, latencyMs: change.latencyMs }),
+    post({
+      type: 'switched',
+      loop: change.loop,
+      latencyMs: change.latencyMs,
+      audio: change.audio === true,
+    }),
 });
 if (settings.reportSlices)
   registry.observe({ sliceSent: (report) => post({ type: 'slice', report }) });
@@ -122,6 +129,7 @@ const describeSession = (s: Session) => ({
   cursor: { ...s.cursor },
   stats: { ...s.stats },
   createdAt: s.createdAt,
+  audio: sessions.get(s.id)?.voice?.state ?? null,
 });
 
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
@@ -134,8 +142,10 @@ const handlers: Handlers = {
     const { owned: o, answer } = await sessions.answer(avatar(id), offer, owner(ownerToken));
     return created(o, answer);
   },
-  async offer({ avatar: id, ownerToken }) {
-    const { owned: o, offer } = await sessions.offer(avatar(id), owner(ownerToken));
+  async offer({ avatar: id, ownerToken, audio }) {
+    const { owned: o, offer } = await sessions.offer(avatar(id), owner(ownerToken), {
+      audio: audio === true,
+    });
     return created(o, offer);
   },
   access({ session, token }) {
@@ -163,6 +173,24 @@ const handlers: Handlers = {
     s.close(reason);
     return { ...s.stats };
   },
+  audioOpen: ({ session, rate, streaming }) =>
+    owned(session).requireVoice().open(rate, { streaming }),
+  audioEnd({ session, utterance, cancel }) {
+    const voice = owned(session).requireVoice();
+    if (cancel) {
+      voice.cancel(utterance);
+      return { durationMs: 0 };
+    }
+    const ended = voice.end(utterance);
+    if (!ended) {
+      throw new AvatarServerError(
+        'session_state',
+        'the utterance is no longer queued (the voice was interrupted)',
+      );
+    }
+    return ended;
+  },
+  audioInterrupt: ({ session }) => interrupt(owned(session)),
   snapshot: () => ({
     sessions: registry.list().map(describeSession),
     created: registry.created,
@@ -206,6 +234,11 @@ port.on('message', (message: FrontMessage) => {
   }
   if (message.type === 'forget') {
     avatars.delete(message.avatar);
+    return;
+  }
+  if (message.type === 'audioChunk') {
+    // A session that ended meanwhile: the samples are dropped (audioEnd answers 404).
+    sessions.get(message.session)?.voice?.push(message.utterance, message.samples);
     return;
   }
   const { id, op, args } = message;

@@ -1,3 +1,5 @@
+import type { PcmRate } from '../audio/opusEncoder.js';
+import type { SpeechEventName, VoiceSettings, VoiceState } from '../audio/Voice.js';
 import { AvatarServerError, type ErrorCode } from '../lib/errors.js';
 import type { LoopName } from '../media/compiledAvatar.js';
 import type { SharedAvatar } from '../rtp/sharedAvatar.js';
@@ -27,6 +29,8 @@ export type WorkerSettings = {
   logLevel: string;
   /** Send a `slice` event after every send slice (the capacity benchmark's late-frame count). */
   reportSlices?: boolean;
+  /** Each session's voice (config `audio`; the threshold already as a 16-bit level). */
+  voice: VoiceSettings & { stallMs: number; maxUtteranceSeconds: number };
 };
 
 /** A session as `GET /whep/sessions/:id` shows it. */
@@ -37,6 +41,8 @@ export type SessionView = {
   cursor: Cursor;
   stats: SessionStats;
   createdAt: number;
+  /** The session's voice; null without an audio track. */
+  audio: VoiceState | null;
 };
 
 /** What the front may know of a session before acting on it (http/sessionAccess.ts). */
@@ -75,8 +81,8 @@ export type Created = {
 export type Ops = {
   /** WHEP: answer the viewer's offer with a new session on `avatar` (sent before, see `avatar`). */
   answer: { args: { avatar: string; offer: string; ownerToken?: string }; result: Created };
-  /** `/streams`: a new session and our offer. */
-  offer: { args: { avatar: string; ownerToken?: string }; result: Created };
+  /** `/streams`: a new session and our offer (with an Opus track when `audio`). */
+  offer: { args: { avatar: string; ownerToken?: string; audio?: boolean }; result: Created };
   access: { args: { session: string; token?: string }; result: Access };
   answerKeyMatches: { args: { session: string; key: string }; result: boolean };
   acceptAnswer: { args: { session: string; sdp: string }; result: null };
@@ -92,6 +98,21 @@ export type Ops = {
   get: { args: { session: string }; result: SessionView | null };
   /** Ends the session; replies with its final counters. */
   delete: { args: { session: string; reason: string }; result: SessionStats };
+  /**
+   * Queues a new utterance of mono PCM at `rate` on the session's voice; its samples follow as
+   * `audioChunk` messages (no reply), then `audioEnd`.
+   */
+  audioOpen: {
+    args: { session: string; rate: PcmRate; streaming: boolean };
+    result: { id: string; queued: number };
+  };
+  /** The utterance's last sample was sent (or, with `cancel`, it is dropped: its upload failed). */
+  audioEnd: {
+    args: { session: string; utterance: string; cancel?: boolean };
+    result: { durationMs: number };
+  };
+  /** Stops the voice now and drops its queue; the face returns to idle. */
+  audioInterrupt: { args: { session: string }; result: { id: string | null; dropped: number } };
   snapshot: { args: Record<string, never>; result: Omit<WorkerSnapshot, 'index'> };
   closeAll: { args: { reason: string }; result: null };
   /** Starts a new measuring window for the loop-delay and GC figures (benchmarks). */
@@ -107,7 +128,9 @@ export type FrontMessage =
    * The worker has no session left on this avatar: drop it (sessions keep their own reference),
    * so an avatar the catalog evicts is not kept alive by a worker. Sent again before the next one.
    */
-  | { type: 'forget'; avatar: string };
+  | { type: 'forget'; avatar: string }
+  /** Samples of an open utterance (`audioOpen`), in order; their buffer is transferred. */
+  | { type: 'audioChunk'; session: string; utterance: string; samples: Int16Array };
 
 export type WorkerMessage =
   | { type: 'reply'; id: number; ok: true; value: unknown }
@@ -117,7 +140,9 @@ export type WorkerMessage =
    * counts the open sessions of each avatar (what the on-demand compile bounds must not evict).
    */
   | { type: 'sessions'; active: number; created: number; avatars: Record<string, number> }
-  | { type: 'switched'; loop: LoopName; latencyMs: number }
+  | { type: 'switched'; loop: LoopName; latencyMs: number; audio: boolean }
+  /** A speech event of a session's voice (metrics); `playedSeconds` with `end` and `interrupted`. */
+  | { type: 'speech'; event: SpeechEventName; playedSeconds: number }
   /** With `reportSlices`: one slice of a tick was sent (times on the worker's clock). */
   | { type: 'slice'; report: SliceReport }
   /** Once a second: what the bitrate meter samples. */

@@ -31,6 +31,8 @@ export class WhepTestClient {
   #controlReplies: Array<(message: Record<string, unknown>) => void> = [];
   /** The server's greeting on the control channel. */
   hello: Record<string, unknown> | undefined;
+  /** Events the server sends on its own (`{"type":"speech",…}`), in order: not replies. */
+  readonly events: Array<Record<string, unknown>> = [];
   #remoteSsrc = 0;
 
   constructor(opts: { audio?: boolean; dataChannel?: boolean } = {}) {
@@ -56,6 +58,7 @@ export class WhepTestClient {
         const text = typeof m === 'string' ? m : m.toString('utf8');
         const message = JSON.parse(text) as Record<string, unknown>;
         if (message.type === 'hello') this.hello = message;
+        else if (message.type === 'speech') this.events.push(message);
         else this.#controlReplies.shift()?.(message);
       });
     }

@@ -1,0 +1,410 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { AvatarServerError } from '../lib/errors.js';
+import { realTime, type TimeSource } from '../session/frameClock.js';
+import type { AudioSender } from '../session/viewerPeer.js';
+import { OpusEncoder, type PcmRate } from './opusEncoder.js';
+import { isVoiced } from './voiced.js';
+
+/** One audio frame: 20 ms, the RTP timestamp step at 48 kHz is 960. */
+export const FRAME_MS = 20;
+const RTP_STEP = 960;
+/** Beyond this many frames late (a stalled event loop), playback moves on rather than bursts. */
+const MAX_CATCH_UP = 3;
+
+export type VoiceSettings = {
+  /** Silence after voiced audio before the face returns to idle. */
+  silenceMs: number;
+  /** RMS level (16-bit) above which a frame is voiced. */
+  voiceThreshold: number;
+  /** Utterances queued or playing at once, per session. */
+  maxQueue: number;
+};
+
+export type SpeechEventName = 'start' | 'end' | 'drained' | 'interrupted';
+export type SpeechEvent = { type: 'speech'; event: SpeechEventName; id: string };
+
+/** What GET on the session shows of its voice. */
+export type VoiceState = {
+  /** The face follows the audio now (an utterance plays, or its silence tail). */
+  speaking: boolean;
+  queue: number;
+  current: { id: string; playedMs: number; receivedMs: number; streaming: boolean } | null;
+  utterances: number;
+  audioSeconds: number;
+};
+
+/** The session's media clock as the voice needs it (see Session.mediaClock). */
+export type VoiceClock = () => { originMs: number; audioBase: number } | undefined;
+
+type Utterance = {
+  id: string;
+  rate: PcmRate;
+  chunks: Int16Array[];
+  /** Samples received and not yet played. */
+  buffered: number;
+  received: number;
+  played: number;
+  /** No more samples will come (the upload or stream ended). */
+  ended: boolean;
+  started: boolean;
+  streaming: boolean;
+};
+
+/**
+ * A session's voice: the utterances the application sent, played in order as 20 ms Opus frames
+ * on the session's audio track, on the session's media clock (frame n plays at media time n·20 ms,
+ * so audio and video RTP timestamps map to one clock). It runs a timer only while it has audio to
+ * send: a silent session encodes and schedules nothing.
+ *
+ * It also tells the session when the face speaks (`speakingFor`): voiced audio playing in a video
+ * frame's interval switches to the speaking loop on that very frame, and `silenceMs` of silence
+ * brings the idle loop back (shorter pauses, inside and between words, do not flap).
+ */
+export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSeconds: number] }> {
+  #sender: AudioSender;
+  #clock: VoiceClock;
+  #settings: VoiceSettings;
+  #time: TimeSource;
+  #queue: Utterance[] = [];
+  #encoders = new Map<PcmRate, OpusEncoder>();
+  #sequence = randomBytes(2).readUInt16BE();
+  /** Next audio slot (frame index on the media clock) to send; -1: not playing. */
+  #nextSlot = -1;
+  #cancelTimer: (() => void) | null = null;
+  /** Whether recent slots (already sent) were voiced, by slot, for the face's decision. */
+  #voicedSlots = new Map<number, boolean>();
+  /** The face's state as the audio drives it, and the media time voiced audio last played. */
+  #speaking = false;
+  #lastVoicedMs = Number.NEGATIVE_INFINITY;
+  /** The first packet after a pause carries the RTP marker (start of a talkspurt). */
+  #gap = true;
+  #playedSomething = false;
+  #lastId = '';
+  #closed = false;
+  utterances = 0;
+  audioSeconds = 0;
+
+  constructor(
+    sender: AudioSender,
+    clock: VoiceClock,
+    settings: VoiceSettings,
+    time: TimeSource = realTime,
+  ) {
+    super();
+    this.#sender = sender;
+    this.#clock = clock;
+    this.#settings = settings;
+    this.#time = time;
+  }
+
+  /** Utterances waiting or playing. */
+  get queued() {
+    return this.#queue.length;
+  }
+
+  get state(): VoiceState {
+    const u = this.#queue[0];
+    const ms = (samples: number, rate: number) => Math.round((samples * 1000) / rate);
+    return {
+      speaking: this.#speaking,
+      queue: this.#queue.length,
+      current: u
+        ? {
+            id: u.id,
+            playedMs: ms(u.played, u.rate),
+            receivedMs: ms(u.received, u.rate),
+            streaming: u.streaming,
+          }
+        : null,
+      utterances: this.utterances,
+      audioSeconds: Math.round(this.audioSeconds * 1000) / 1000,
+    };
+  }
+
+  /**
+   * Queues a new utterance of mono PCM at `rate`; its samples follow with `push` and `end`.
+   * Returns its id and its place in the queue (0: it plays now).
+   */
+  open(rate: PcmRate, options: { streaming?: boolean; id?: string } = {}) {
+    if (this.#closed) throw new AvatarServerError('session_not_found', 'the session ended');
+    if (this.#queue.length >= this.#settings.maxQueue) {
+      throw new AvatarServerError(
+        'rate_limited',
+        `this session already has ${this.#queue.length} utterances queued (at most ${this.#settings.maxQueue}): wait for one to play, or interrupt`,
+        { retryAfterSeconds: 1 },
+      );
+    }
+    const id = options.id ?? randomBytes(9).toString('base64url');
+    this.#queue.push({
+      id,
+      rate,
+      chunks: [],
+      buffered: 0,
+      received: 0,
+      played: 0,
+      ended: false,
+      started: false,
+      streaming: options.streaming ?? false,
+    });
+    this.utterances++;
+    return { id, queued: this.#queue.length - 1 };
+  }
+
+  /** More samples of an open utterance (ignored once it was interrupted). */
+  push(id: string, samples: Int16Array) {
+    const u = this.#queue.find((q) => q.id === id);
+    if (!u || u.ended || samples.length === 0) return;
+    u.chunks.push(samples);
+    u.buffered += samples.length;
+    u.received += samples.length;
+    this.#play();
+  }
+
+  /** No more samples for this utterance; returns its duration (what was received). */
+  end(id: string): { durationMs: number } | undefined {
+    const u = this.#queue.find((q) => q.id === id);
+    if (!u) return undefined;
+    u.ended = true;
+    // An utterance that ended without a sample is dropped at once (it would play nothing).
+    this.#play();
+    return { durationMs: Math.round((u.received * 1000) / u.rate) };
+  }
+
+  /**
+   * Drops one utterance whose upload failed (a decode error, a limit exceeded): if it was
+   * already playing it stops, as an interrupt of that utterance alone.
+   */
+  cancel(id: string) {
+    const index = this.#queue.findIndex((q) => q.id === id);
+    if (index < 0) return;
+    const [u] = this.#queue.splice(index, 1);
+    if (u?.started) this.#emit('interrupted', u.id, u.played / u.rate);
+  }
+
+  /**
+   * Stops the voice now: nothing more is sent (the packet of the current 20 ms frame is already
+   * out), the queue is dropped. Returns the utterance that was playing and how many were dropped.
+   */
+  interrupt(): { id: string | null; dropped: number } {
+    const dropped = this.#queue.length;
+    const head = this.#queue[0];
+    const id = head?.id ?? null;
+    this.#queue = [];
+    this.#stop();
+    this.#speaking = false;
+    this.#lastVoicedMs = Number.NEGATIVE_INFINITY;
+    if (head) this.#emit('interrupted', head.id, head.started ? head.played / head.rate : 0);
+    return { id, dropped };
+  }
+
+  close() {
+    this.#closed = true;
+    this.#queue = [];
+    this.#stop();
+    for (const encoder of this.#encoders.values()) encoder.delete();
+    this.#encoders.clear();
+    this.removeAllListeners();
+  }
+
+  /**
+   * The face for the video frame at media time `mediaMs`, shown for `periodMs`: true when voiced
+   * audio plays during that frame, false when audio plays but has been silent for `silenceMs`,
+   * undefined when the voice has nothing to say (the application's `setSpeaking` rules then).
+   * Upcoming frames are read from the buffered samples, so the switch lands on the frame where
+   * the voice starts rather than one after it.
+   */
+  speakingFor(mediaMs: number, periodMs: number): boolean | undefined {
+    const first = Math.ceil(mediaMs / FRAME_MS - 1e-9);
+    const last = Math.ceil((mediaMs + periodMs) / FRAME_MS - 1e-9) - 1;
+    for (let slot = first; slot <= last; slot++) {
+      if (this.#voicedAt(slot)) {
+        this.#speaking = true;
+        this.#lastVoicedMs = Math.max(this.#lastVoicedMs, (slot + 1) * FRAME_MS);
+      }
+    }
+    if (this.#speaking && mediaMs - this.#lastVoicedMs >= this.#settings.silenceMs) {
+      this.#speaking = false;
+    }
+    return this.#speaking || this.#queue.length > 0 ? this.#speaking : undefined;
+  }
+
+  /** Whether the frame of audio slot `slot` is voiced: remembered if sent, read ahead if buffered. */
+  #voicedAt(slot: number): boolean {
+    const known = this.#voicedSlots.get(slot);
+    if (known !== undefined) return known;
+    const base = this.#nextSlot >= 0 ? this.#nextSlot : this.#startSlot();
+    if (base === undefined || slot < base) return false;
+    const frame = this.#peek(slot - base);
+    return frame ? isVoiced(frame.samples, this.#settings.voiceThreshold) : false;
+  }
+
+  /** The slot playback would start at if it started now (the next 20 ms boundary). */
+  #startSlot(): number | undefined {
+    const clock = this.#clock();
+    if (!clock) return undefined;
+    return Math.max(0, Math.ceil((this.#time.now() - clock.originMs) / FRAME_MS));
+  }
+
+  /** The k-th frame from now in the queue, without taking it; null if not received yet. */
+  #peek(k: number): { samples: Int16Array } | null {
+    for (const u of this.#queue) {
+      const size = u.rate / 50;
+      const frames = u.ended ? Math.ceil(u.buffered / size) : Math.floor(u.buffered / size);
+      if (k < frames) return { samples: readSamples(u, k * size, size) };
+      if (!u.ended) return null;
+      k -= frames;
+    }
+    return null;
+  }
+
+  /** Takes the next frame to play, or null (nothing buffered); emits start, end, drained. */
+  #take(): { samples: Int16Array; utterance: Utterance } | null {
+    while (this.#queue.length > 0) {
+      const u = this.#queue[0]!;
+      const size = u.rate / 50;
+      if (u.buffered >= size || (u.ended && u.buffered > 0)) {
+        const samples = readSamples(u, 0, size);
+        consume(u, Math.min(size, u.buffered));
+        if (!u.started) {
+          u.started = true;
+          this.#emit('start', u.id);
+        }
+        u.played += size;
+        return { samples, utterance: u };
+      }
+      if (!u.ended) return null; // a stream waiting for its next chunk
+      this.#queue.shift();
+      this.#lastId = u.id;
+      if (u.started) this.#emit('end', u.id, u.played / u.rate);
+    }
+    return null;
+  }
+
+  #emit(event: SpeechEventName, id: string, playedSeconds = 0) {
+    this.emit('speech', { type: 'speech', event, id }, playedSeconds);
+  }
+
+  /** Starts the frame timer if there is something to play and it is not running. */
+  #play() {
+    if (this.#cancelTimer || this.#closed) return;
+    if (this.#queue.length === 0) return;
+    const start = this.#startSlot();
+    if (start === undefined) {
+      // No video frame yet (the viewer is still connecting): try again in a frame.
+      this.#cancelTimer = this.#time.setTimer(() => {
+        this.#cancelTimer = null;
+        this.#play();
+      }, FRAME_MS);
+      return;
+    }
+    this.#nextSlot = start;
+    this.#schedule();
+  }
+
+  #stop() {
+    this.#cancelTimer?.();
+    this.#cancelTimer = null;
+    this.#nextSlot = -1;
+    this.#gap = true;
+  }
+
+  #schedule() {
+    const clock = this.#clock();
+    if (!clock) return;
+    const due = clock.originMs + this.#nextSlot * FRAME_MS;
+    this.#cancelTimer = this.#time.setTimer(() => this.#fire(), due - this.#time.now());
+  }
+
+  #fire() {
+    this.#cancelTimer = null;
+    const clock = this.#clock();
+    if (!clock || this.#closed) return;
+    const now = this.#time.now();
+    const behind = Math.floor((now - clock.originMs) / FRAME_MS) - this.#nextSlot;
+    if (behind > MAX_CATCH_UP) {
+      // A stalled loop: continue at the current slot (the timestamps skip; a gap, not a burst).
+      this.#nextSlot += behind;
+      this.#gap = true;
+    }
+    while (clock.originMs + this.#nextSlot * FRAME_MS <= now) {
+      const slot = this.#nextSlot++;
+      const frame = this.#take();
+      if (!frame) {
+        this.#voicedSlots.set(slot, false);
+        this.#gap = true;
+        if (this.#queue.length === 0) {
+          this.#stop();
+          if (this.#playedSomething) {
+            this.#playedSomething = false;
+            this.#emit('drained', this.#lastId);
+          }
+          return;
+        }
+        continue; // a stream waiting for data: nothing sent in this slot
+      }
+      this.#send(slot, frame.samples, frame.utterance.rate, clock.audioBase);
+    }
+    this.#pruneVoiced();
+    this.#schedule();
+  }
+
+  #send(slot: number, samples: Int16Array, rate: PcmRate, audioBase: number) {
+    let encoder = this.#encoders.get(rate);
+    if (!encoder) {
+      encoder = new OpusEncoder(rate);
+      this.#encoders.set(rate, encoder);
+    }
+    this.#voicedSlots.set(slot, isVoiced(samples, this.#settings.voiceThreshold));
+    const payload = encoder.encode(samples);
+    const timestamp = (audioBase + slot * RTP_STEP) >>> 0;
+    this.#sender.sendAudio(payload, this.#sequence, timestamp, this.#gap);
+    this.#sequence = (this.#sequence + 1) & 0xffff;
+    this.#gap = false;
+    this.#playedSomething = true;
+    this.audioSeconds += FRAME_MS / 1000;
+  }
+
+  /** Keeps the voiced flags of the last second only. */
+  #pruneVoiced() {
+    if (this.#voicedSlots.size < 100) return;
+    const keepFrom = this.#nextSlot - 50;
+    for (const slot of this.#voicedSlots.keys()) {
+      if (slot < keepFrom) this.#voicedSlots.delete(slot);
+    }
+  }
+}
+
+/** `count` samples of an utterance's buffer from `offset`, zero-padded past its end. */
+function readSamples(u: Utterance, offset: number, count: number): Int16Array {
+  const out = new Int16Array(count);
+  let written = 0;
+  let skip = offset;
+  for (const chunk of u.chunks) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length;
+      continue;
+    }
+    const part = chunk.subarray(skip, Math.min(chunk.length, skip + count - written));
+    out.set(part, written);
+    written += part.length;
+    skip = 0;
+    if (written === count) break;
+  }
+  return out;
+}
+
+/** Drops `count` played samples from the front of an utterance's buffer. */
+function consume(u: Utterance, count: number) {
+  u.buffered -= count;
+  while (count > 0 && u.chunks.length > 0) {
+    const head = u.chunks[0]!;
+    if (head.length <= count) {
+      count -= head.length;
+      u.chunks.shift();
+    } else {
+      u.chunks[0] = head.subarray(count);
+      count = 0;
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import OpusScript from 'opusscript';
+
+/** The input rates the voice accepts (ffmpeg decodes to 48 kHz; streamed L16 may be 16 or 24 kHz). */
+export const PCM_RATES = [16_000, 24_000, 48_000] as const;
+export type PcmRate = (typeof PCM_RATES)[number];
+
+/** Opus bitrate for one mono voice: transparent for speech, a small share of a video stream. */
+const BITRATE = 32_000;
+
+/**
+ * A real Opus encoder (libopus 1.4 compiled to WebAssembly: the `opusscript` package, no native
+ * build, nothing downloaded at install), mono, 20 ms frames. Opus encodes 16 and 24 kHz input
+ * natively, so streamed PCM needs no resampling; the packets decode at 48 kHz as RTP requires.
+ * Chosen over an ffmpeg libopus process per speaking session by measurement (docs/benchmarks.md,
+ * "Opus encoder").
+ */
+export class OpusEncoder {
+  readonly rate: PcmRate;
+  /** Samples in one 20 ms frame at this rate. */
+  readonly frameSamples: number;
+  #opus: OpusScript;
+
+  constructor(rate: PcmRate) {
+    this.rate = rate;
+    this.frameSamples = rate / 50;
+    this.#opus = new OpusScript(rate, 1, OpusScript.Application.AUDIO);
+    this.#opus.setBitrate(BITRATE);
+  }
+
+  /** One 20 ms frame of mono samples (exactly `frameSamples`) → one Opus packet. */
+  encode(frame: Int16Array): Buffer {
+    const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+    return this.#opus.encode(bytes, this.frameSamples);
+  }
+
+  delete() {
+    this.#opus.delete();
+  }
+}
