@@ -109,3 +109,25 @@ test('unmute() turns the sound on where the browser allows it', async ({ page })
   expect(await page.evaluate(() => (window as VoiceWindow).avatar.muted)).toBe(false);
   expect(await page.evaluate(() => document.querySelector('video')!.paused)).toBe(false);
 });
+
+test('the demo: a picked audio file is said, "Stop talking" cuts it; no text box without text to speech', async ({
+  page,
+}) => {
+  await openVoiceDemo(page, server.url);
+  await expect(page.locator('#say')).toBeHidden();
+  await page
+    .locator('#pick')
+    .setInputFiles({ name: 'tone.wav', mimeType: 'audio/wav', buffer: toneWav(6) });
+  await waitForLevel(page, true, 200);
+  await waitForLoop(page, 1);
+  await expect(page.locator('#voice-status')).toHaveText('Talking…');
+  await page.locator('#stop').click();
+  await waitForLevel(page, false, 200);
+  await waitForLoop(page, 0);
+  await expect(page.locator('#voice-status')).toHaveText('Stopped');
+  await expect(page.locator('#stop')).toBeDisabled();
+  // "Sound on" unmutes the video (a click is a gesture), and turns into "Sound off".
+  await page.locator('#unmute').click();
+  await expect(page.locator('#unmute')).toHaveAttribute('aria-pressed', 'true');
+  expect(await page.evaluate(() => (window as VoiceWindow).avatar.muted)).toBe(false);
+});
