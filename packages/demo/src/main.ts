@@ -64,6 +64,8 @@ async function show(id: string) {
       url: `/whep/avatars/${encodeURIComponent(id)}`,
       video,
       signal: controller.signal,
+      // `?audio=0`: no voice track (the benchmarks compare switching with and without it).
+      audio: params.get('audio') !== '0',
       on: { waiting: preparing.update },
     });
   } catch (err) {
