@@ -118,8 +118,8 @@ export async function benchBrowserVoice() {
   const browser = await chromium.launch({ executablePath, args: chromiumArgs });
   try {
     const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
-    await page.goto(`${server.url}/`);
-    await page.evaluate('globalThis.__name ??= (f) => f');
+    // tsx compiles with keepNames, which wraps functions passed to the page in __name().
+    await page.addInitScript('globalThis.__name ??= (f) => f');
     const audioOff = await switching(page, `${server.url}/?audio=0`);
     const audioOn = await switching(page, `${server.url}/`);
 
