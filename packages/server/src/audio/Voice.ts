@@ -9,8 +9,17 @@ import { isVoiced } from './voiced.js';
 /** One audio frame: 20 ms, the RTP timestamp step at 48 kHz is 960. */
 export const FRAME_MS = 20;
 const RTP_STEP = 960;
-/** Beyond this many frames late (a stalled event loop), playback moves on rather than bursts. */
-const MAX_CATCH_UP = 3;
+/**
+ * Frames late (a stalled event loop) that are still sent at once to catch up; beyond, playback
+ * continues from the current frame (the timestamps skip, no sample is dropped).
+ */
+const MAX_CATCH_UP = 10;
+/**
+ * Audio received before an utterance starts playing: a whole file (decoded far faster than real
+ * time) starts with 1 s buffered or once decoded, so a slow moment of ffmpeg does not cut a word;
+ * a stream starts with 60 ms, its own jitter buffer against chunks that come late.
+ */
+const PREBUFFER_MS = { whole: 1000, streaming: 60 };
 
 export type VoiceSettings = {
   /** Silence after voiced audio before the face returns to idle. */
@@ -250,6 +259,7 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
   #peek(k: number): { samples: Int16Array } | null {
     for (const u of this.#queue) {
       const size = u.rate / 50;
+      if (!u.started && !u.ended && u.buffered < prebuffer(u)) return null;
       const frames = u.ended ? Math.ceil(u.buffered / size) : Math.floor(u.buffered / size);
       if (k < frames) return { samples: readSamples(u, k * size, size) };
       if (!u.ended) return null;
@@ -263,6 +273,7 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
     while (this.#queue.length > 0) {
       const u = this.#queue[0]!;
       const size = u.rate / 50;
+      if (!u.started && !u.ended && u.buffered < prebuffer(u)) return null;
       if (u.buffered >= size || (u.ended && u.buffered > 0)) {
         const samples = readSamples(u, 0, size);
         consume(u, Math.min(size, u.buffered));
@@ -373,6 +384,11 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
       if (slot < keepFrom) this.#voicedSlots.delete(slot);
     }
   }
+}
+
+/** Samples an utterance needs before it starts (PREBUFFER_MS). */
+function prebuffer(u: Utterance): number {
+  return ((u.streaming ? PREBUFFER_MS.streaming : PREBUFFER_MS.whole) * u.rate) / 1000;
 }
 
 /** `count` samples of an utterance's buffer from `offset`, zero-padded past its end. */

@@ -43,6 +43,8 @@ export async function receiveUpload(body: Readable, maxBytes: number): Promise<s
   let bytes = 0;
   try {
     await new Promise<void>((resolve, reject) => {
+      // A full disk, or a write after the upload was refused: the upload fails, never the server.
+      file.on('error', reject);
       body.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
         if (bytes > maxBytes) {
@@ -50,6 +52,7 @@ export async function receiveUpload(body: Readable, maxBytes: number): Promise<s
           reject(tooLarge(maxBytes));
           return;
         }
+        if (file.destroyed) return;
         if (!file.write(chunk)) {
           body.pause();
           file.once('drain', () => body.resume());
@@ -72,6 +75,7 @@ export async function receiveUpload(body: Readable, maxBytes: number): Promise<s
     );
     return path;
   } catch (err) {
+    file.on('error', () => {}); // writes still pending fail quietly: the file is removed
     file.destroy();
     await rm(path, { force: true });
     throw err;

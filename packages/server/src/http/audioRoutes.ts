@@ -194,12 +194,19 @@ export function audioRoutes(deps: RouteDeps & { ffmpegPath: string }): Router {
 }
 
 /**
- * An upload refused before its end: the answer is sent with `Connection: close` and the rest of
- * the body is not read (a 100 MB upload costs the server what it read before the limit).
+ * An upload refused before its end: the rest of the body is discarded as it comes (nothing is
+ * kept) for at most a second after the answer, so the client reads the answer (closing a socket
+ * with unread bytes resets it and the answer is lost; so does `Connection: close`, which closes it
+ * as soon as the answer is written), then the connection is closed: a 100 MB upload costs the
+ * server what it read before the limit and a second more.
  */
 function refuseBody(req: Request, res: Response, err: unknown): unknown {
-  res.set('Connection', 'close');
-  res.once('finish', () => req.destroy());
-  req.pause();
+  req.removeAllListeners('data');
+  req.resume();
+  res.once('finish', () => {
+    const timer = setTimeout(() => req.destroy(), 1000);
+    timer.unref();
+    req.once('close', () => clearTimeout(timer));
+  });
   return err;
 }

@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
+import { warmUpOpus } from '../audio/opusEncoder.js';
 import { AvatarServerError } from '../lib/errors.js';
 import { createLogger, setMediaLogger } from '../lib/logger.js';
 import type { PacketizedAvatar } from '../rtp/packetizedAvatar.js';
@@ -34,6 +35,9 @@ const logger = createLogger(settings.logLevel, 'json', {
   write: (line: string) => post({ type: 'log', line }),
 }).child({ worker: settings.index });
 setMediaLogger(logger);
+
+// Before any session: the Opus encoder's WebAssembly compiles here, not on a first utterance.
+warmUpOpus();
 
 const clock = new FrameClock(settings.fps);
 const registry = new SessionRegistry(
