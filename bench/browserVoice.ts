@@ -78,6 +78,33 @@ function trial(page: Page, wav: Buffer, interruptAfterMs?: number): Promise<Tria
   );
 }
 
+/** The receiver's jitter buffers (mean delay and target, ms) per kind, from the page's peer connections. */
+function receiverStats(page: Page) {
+  return page.evaluate(async () => {
+    const pcs = (window as unknown as { pcs: RTCPeerConnection[] }).pcs.filter(
+      (pc) => pc.connectionState === 'connected',
+    );
+    const out: Record<
+      string,
+      { jitterBufferMs: number; targetMs: number; concealedShare?: number }
+    > = {};
+    for (const pc of pcs) {
+      (await pc.getStats()).forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        const n = s.jitterBufferEmittedCount || 1;
+        out[s.kind] = {
+          jitterBufferMs: (1000 * s.jitterBufferDelay) / n,
+          targetMs: (1000 * s.jitterBufferTargetDelay) / n,
+          ...(s.kind === 'audio'
+            ? { concealedShare: s.concealedSamples / (s.totalSamplesReceived || 1) }
+            : {}),
+        };
+      });
+    }
+    return out;
+  });
+}
+
 /** Switches and fresh loads of the demo, audio on or off. */
 async function switching(page: Page, url: string) {
   const switches: ProbeSwitch[] = [];
@@ -120,6 +147,18 @@ export async function benchBrowserVoice() {
     const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
     // tsx compiles with keepNames, which wraps functions passed to the page in __name().
     await page.addInitScript('globalThis.__name ??= (f) => f');
+    // The SDK's peer connections, for the receiver's jitter-buffer figures.
+    await page.addInitScript(() => {
+      const Native = RTCPeerConnection;
+      const pcs: RTCPeerConnection[] = [];
+      Object.assign(window, { pcs });
+      window.RTCPeerConnection = class extends Native {
+        constructor(config?: RTCConfiguration) {
+          super(config);
+          pcs.push(this);
+        }
+      };
+    });
     const audioOff = await switching(page, `${server.url}/?audio=0`);
     const audioOn = await switching(page, `${server.url}/`);
 
@@ -130,18 +169,24 @@ export async function benchBrowserVoice() {
     const latency: number[] = [];
     const interrupt: number[] = [];
     let missed = 0;
+    let unobserved = 0;
     for (let i = 0; i < UTTERANCES; i++) {
       await waitForLoop(asTestPage(page), 0);
       await waitForLevel(asTestPage(page), false, 150);
       await page.waitForTimeout(Math.random() * 200);
       const t = await trial(page, burst);
       const onset = t.levels.find((l) => l.rms > SOUND)?.t;
-      const face = t.frames.find((f) => f.loop === 1)?.shown;
-      if (onset === undefined || face === undefined) {
+      const at = t.frames.findIndex((f) => f.loop === 1);
+      const face = t.frames[at];
+      const before = t.frames[at - 1];
+      if (onset === undefined || !face || !before) {
         missed++;
         continue;
       }
-      lipSync.push(face - onset);
+      // A loaded page may present frames without calling back: then the first speaking frame seen
+      // may not be the first shown, and the trial does not count for lip sync.
+      if (face.presented - before.presented === 1) lipSync.push(face.shown - onset);
+      else unobserved++;
       latency.push(onset - t.t0 - LEAD_MS);
     }
     for (let i = 0; i < INTERRUPTS; i++) {
@@ -167,6 +212,8 @@ export async function benchBrowserVoice() {
       audioLatencyMs: summary(latency),
       interruptToSilenceMs: summary(interrupt),
       missedTrials: missed,
+      lipSyncTrialsWithUnobservedSwitchFrame: unobserved,
+      receiver: await receiverStats(page),
       goals: { lipSyncAbsP95Ms: 40, audioLatencyP95Ms: 200, interruptMs: 60, switchP95Ms: 60 },
     };
   } finally {

@@ -8,6 +8,11 @@ const CHUNK = 16_384;
 /** Streamed PCM waits while this much is still queued on the channel (backpressure). */
 const HIGH_WATER = 1 << 20;
 
+/** A failed fetch (offline, CORS, a bad URL) as the SDK's own error. */
+const net = (err: Error): never => {
+  throw new AvatarError('network', err.message);
+};
+
 type Emit = (event: 'speechstart' | 'speechend', speech: SpeechResult) => void;
 
 /**
@@ -26,6 +31,10 @@ export function createSpeech(
   const early = new Map<string, SpeechResult>();
   let playing: string | undefined;
 
+  /** Kept for a 202 not read yet; bounded, as other clients' utterances are never asked for. */
+  const remember = (r: SpeechResult) => {
+    if (early.set(r.id, r).size > 32) early.delete(early.keys().next().value!);
+  };
   const settleAll = (r: (id: string) => SpeechResult | Error) => {
     for (const [id, settle] of waiting) settle(r(id));
     waiting.clear();
@@ -73,7 +82,8 @@ export function createSpeech(
     async speak(source: SpeechSource, options?: SpeakOptions): Promise<SpeechResult> {
       if (source instanceof ReadableStream) return streamed(source, options?.rate ?? 24_000);
       let body: BodyInit = source as ArrayBuffer | Blob;
-      if (typeof source === 'string' || source instanceof URL) source = await fetch(source);
+      if (typeof source === 'string' || source instanceof URL)
+        source = await fetch(source).catch(net);
       if (source instanceof Response) {
         if (!source.ok) throw await responseError(source);
         body = await source.blob();
@@ -83,9 +93,7 @@ export function createSpeech(
         method: 'POST',
         headers: await headers(token, type),
         body,
-      }).catch((err: Error) => {
-        throw new AvatarError('network', err.message);
-      });
+      }).catch(net);
       if (!res.ok) throw await responseError(res);
       return played(((await res.json()) as { id: string }).id);
     },
@@ -95,7 +103,7 @@ export function createSpeech(
       const res = await fetch(sessionPath(sessionUrl, 'audio'), {
         method: 'DELETE',
         headers: await headers(token),
-      });
+      }).catch(net);
       if (!res.ok) throw await responseError(res);
     },
     /** A `speech` message from the server: events for the page, settled utterances. */
@@ -112,11 +120,12 @@ export function createSpeech(
         const settle = waiting.get(key);
         waiting.delete(key);
         if (settle) settle(r);
-        // Kept for a 202 not read yet; bounded, as other clients' utterances are never asked for.
-        else if (early.set(key, r).size > 32) early.delete(early.keys().next().value!);
+        else remember(r);
       } else if (interrupted || event === 'drained') {
         // An interrupt ends the utterance playing (if any) and drops the queue behind it.
         if (interrupted && playing) emit('speechend', { id: playing, interrupted });
+        // A file plays while it is decoded: it may be cut before its 202 is read.
+        if (interrupted) remember({ id: key, interrupted });
         playing = undefined;
         settleAll((id) => ({ id, interrupted }));
       }
