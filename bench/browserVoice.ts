@@ -84,10 +84,7 @@ function receiverStats(page: Page) {
     const pcs = (window as unknown as { pcs: RTCPeerConnection[] }).pcs.filter(
       (pc) => pc.connectionState === 'connected',
     );
-    const out: Record<
-      string,
-      { jitterBufferMs: number; targetMs: number; concealedShare?: number }
-    > = {};
+    const out: Record<string, { jitterBufferMs: number; targetMs: number }> = {};
     for (const pc of pcs) {
       (await pc.getStats()).forEach((s) => {
         if (s.type !== 'inbound-rtp') return;
@@ -95,9 +92,6 @@ function receiverStats(page: Page) {
         out[s.kind] = {
           jitterBufferMs: (1000 * s.jitterBufferDelay) / n,
           targetMs: (1000 * s.jitterBufferTargetDelay) / n,
-          ...(s.kind === 'audio'
-            ? { concealedShare: s.concealedSamples / (s.totalSamplesReceived || 1) }
-            : {}),
         };
       });
     }
