@@ -197,6 +197,10 @@ describe('audio in the session', () => {
       const audioReport = capture.report(capture.audioSsrc);
       const videoReport = capture.report(capture.videoSsrc);
       expect(audioReport && videoReport, 'sender reports for both tracks').toBeTruthy();
+      // The first reports come with the first frame, so a browser syncs from the first utterance.
+      const firstReport = Math.min(...capture.reports.map((r) => r.receivedAt));
+      const firstFrame = performance.timeOrigin + client.frames[0]!.receivedAt;
+      expect(firstReport - firstFrame, 'first sender report within a second').toBeLessThan(1000);
       // On loopback a packet arrives a few ms after its media time (it is sent when due): both
       // tracks' packets, mapped through their own reports, land on the arrival clock.
       const lag = (at: number, media: number) => at - media;

@@ -2,6 +2,7 @@ import { type StreamCreated, StreamsTestClient, WhepTestClient } from '@avatar-s
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { openApiDocument } from '../src/http/openapi.js';
+import { toneWav } from './support/audio.js';
 import { startTestServer, type TestServer } from './support/testServer.js';
 
 /**
@@ -69,6 +70,7 @@ describe('OpenAPI document', () => {
       [
         '/avatars',
         '/avatars/{avatarId}',
+        '/features',
         '/health',
         '/metrics',
         '/openapi.json',
@@ -76,11 +78,48 @@ describe('OpenAPI document', () => {
         '/status',
         '/streams',
         '/streams/{sessionId}/answer/{answerKey}',
+        '/streams/{sessionId}/audio',
+        '/streams/{sessionId}/say',
         '/whep/avatars/{avatarId}',
         '/whep/sessions/{sessionId}',
+        '/whep/sessions/{sessionId}/audio',
+        '/whep/sessions/{sessionId}/say',
         '/whep/sessions/{sessionId}/speaking',
       ].sort(),
     );
+  });
+
+  it('matches the audio routes: an utterance queued, the state, an interrupt, problems', async () => {
+    await conforms('/features', 'get', await fetch(`${server.url}/features`));
+    const client = new WhepTestClient({ audio: true });
+    try {
+      expect((await client.connect(`${server.url}/whep/avatars/default`)).status).toBe(201);
+      await client.waitForFrames(3);
+      const audio = `${client.location}/audio`;
+      const wav = toneWav([{ ms: 2000, freq: 440 }]);
+      const post = (type: string, body: Buffer | string) =>
+        fetch(audio, { method: 'POST', headers: { 'Content-Type': type }, body });
+      await conforms('/whep/sessions/{sessionId}/audio', 'post', await post('audio/wav', wav));
+      await conforms('/whep/sessions/{sessionId}', 'get', await fetch(client.location));
+      await conforms(
+        '/whep/sessions/{sessionId}/audio',
+        'delete',
+        await fetch(audio, { method: 'DELETE' }),
+      );
+      await conforms('/whep/sessions/{sessionId}/audio', 'post', await post('text/plain', 'hi'));
+      await conforms(
+        '/whep/sessions/{sessionId}/audio',
+        'post',
+        await post('audio/wav', 'not a wav'),
+      );
+      await conforms(
+        '/whep/sessions/{sessionId}/say',
+        'post',
+        await fetch(`${client.location}/say`, json({ text: 'Hello' })),
+      );
+    } finally {
+      await client.close();
+    }
   });
 
   it('matches health, status, metrics and problems', async () => {

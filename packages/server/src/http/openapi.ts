@@ -293,6 +293,41 @@ export function openApiDocument(version: string) {
             },
             sentAt: { type: 'number', description: 'ms since the epoch' },
             latencyMs: { type: 'number' },
+            audio: {
+              const: true,
+              description:
+                'The session’s audio drives the face now: the request changed nothing (it applies once the audio has played)',
+            },
+          },
+        },
+        VoiceState: {
+          type: ['object', 'null'],
+          description: 'The session’s voice (docs/audio.md); null without an audio track',
+          required: ['speaking', 'queue', 'current', 'utterances', 'audioSeconds'],
+          properties: {
+            speaking: { type: 'boolean', description: 'The face as the audio drives it' },
+            queue: { type: 'integer', description: 'Utterances queued or playing' },
+            current: {
+              type: ['object', 'null'],
+              required: ['id', 'playedMs', 'receivedMs', 'streaming'],
+              properties: {
+                id: { type: 'string' },
+                playedMs: { type: 'integer' },
+                receivedMs: { type: 'integer' },
+                streaming: { type: 'boolean' },
+              },
+            },
+            utterances: { type: 'integer' },
+            audioSeconds: { type: 'number' },
+          },
+        },
+        UtteranceQueued: {
+          type: 'object',
+          required: ['id', 'durationMs', 'queued'],
+          properties: {
+            id: { type: 'string', description: 'The utterance id the speech events carry' },
+            durationMs: { type: 'integer' },
+            queued: { type: 'integer', description: 'Its place in the queue (0: it plays now)' },
           },
         },
         SessionState: {
@@ -302,6 +337,7 @@ export function openApiDocument(version: string) {
             id: { type: 'string' },
             avatar: { type: 'string' },
             speaking: { type: 'boolean' },
+            audio: ref('VoiceState'),
             cursor: {
               type: 'object',
               description:
@@ -356,6 +392,11 @@ export function openApiDocument(version: string) {
               type: 'boolean',
               description: 'Needs frameProcessor in the configuration; otherwise 422',
             },
+            audio: {
+              type: 'boolean',
+              description:
+                'Our offer carries a sendonly Opus track too (in the video’s MediaStream): the session can then play audio (urls.audio)',
+            },
           },
         },
         StreamCreated: {
@@ -387,6 +428,11 @@ export function openApiDocument(version: string) {
                 },
                 speaking: { type: 'string', format: 'uri' },
                 session: { type: 'string', format: 'uri' },
+                audio: {
+                  type: 'string',
+                  format: 'uri',
+                  description: 'With "audio": true: where to send audio',
+                },
               },
             },
           },
@@ -403,6 +449,110 @@ export function openApiDocument(version: string) {
       },
     },
     paths: {
+      '/features': {
+        get: {
+          summary: 'What a page may offer: audio in sessions, and text to speech (tts.command set)',
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                required: ['audio', 'tts'],
+                properties: { audio: { type: 'boolean' }, tts: { type: 'boolean' } },
+              },
+              'Features',
+            ),
+          },
+        },
+      },
+      ...Object.fromEntries(
+        ['/whep/sessions/{sessionId}', '/streams/{sessionId}'].flatMap((base) => [
+          [
+            `${base}/audio`,
+            {
+              parameters: [sessionIdParam],
+              post: {
+                summary:
+                  'Queue an utterance: a whole file in any format ffmpeg reads, or audio/L16 PCM streamed in a chunked body (played as it arrives)',
+                description:
+                  'The session needs an audio track (an offer receiving Opus, or /streams with "audio": true), else 409. audio/L16;rate=16000|24000|48000;channels=1 (RFC 2586, big-endian; endianness=little-endian accepted). 413 beyond audio.maxUploadMb or audio.maxUtteranceSeconds; 415 for a body that is not audio or an unsupported PCM rate; 422 for bytes ffmpeg cannot read as audio; 408 when a stream sends nothing for audio.stallMs (the utterance ends there); 429 when the session’s queue is full; 503 when the server decodes audio.maxConcurrentDecodes files already. See docs/audio.md.',
+                security: [{}, { bearer: [] }],
+                requestBody: {
+                  required: true,
+                  content: {
+                    'audio/*': { schema: { type: 'string', format: 'binary' } },
+                    'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+                  },
+                },
+                responses: {
+                  '202': json(ref('UtteranceQueued'), 'Queued; it plays in order'),
+                  '404': problem,
+                  '408': problem,
+                  '409': problem,
+                  '413': problem,
+                  '415': problem,
+                  '422': problem,
+                  '503': problem,
+                  ...sessionProblems,
+                },
+              },
+              delete: {
+                summary:
+                  'Interrupt: the voice stops before its next 20 ms frame, the queue is dropped, the face returns to idle',
+                security: [{}, { bearer: [] }],
+                responses: {
+                  '200': json(
+                    {
+                      type: 'object',
+                      required: ['interrupted', 'dropped'],
+                      properties: {
+                        interrupted: { type: ['string', 'null'] },
+                        dropped: { type: 'integer' },
+                      },
+                    },
+                    'Interrupted',
+                  ),
+                  '404': problem,
+                  '409': problem,
+                  ...sessionProblems,
+                },
+              },
+            },
+          ],
+          [
+            `${base}/say`,
+            {
+              parameters: [sessionIdParam],
+              post: {
+                summary:
+                  'Say a text with the configured text-to-speech command (tts.command), queued like an utterance',
+                security: [{}, { bearer: [] }],
+                requestBody: {
+                  required: true,
+                  content: {
+                    'application/json': {
+                      schema: {
+                        type: 'object',
+                        required: ['text'],
+                        properties: { text: { type: 'string' } },
+                      },
+                    },
+                  },
+                },
+                responses: {
+                  '202': json(ref('UtteranceQueued'), 'Queued; it plays in order'),
+                  '400': problem,
+                  '404': problem,
+                  '409': problem,
+                  '413': problem,
+                  '501': problem,
+                  '503': problem,
+                  ...sessionProblems,
+                },
+              },
+            },
+          ],
+        ]),
+      ),
       '/health': {
         get: {
           summary: 'Liveness: the process answers (restart it when this fails)',

@@ -82,9 +82,12 @@ export class OwnedSession {
     return this.session.id;
   }
 
-  /** The voice, or a 409 saying how to get one. */
+  /**
+   * The voice, or a 409 saying how to get one. A `/streams` session offered with audio has its
+   * voice before the client answers: audio queued then plays once the viewer is connected.
+   */
   requireVoice(): Voice {
-    if (this.voice && this.#peer.hasAudio) return this.voice;
+    if (this.voice && (this.#peer.hasAudio || this.#peer.awaitingAnswer)) return this.voice;
     throw new AvatarServerError(
       'session_state',
       'this session has no audio track: offer a recvonly Opus audio section (WHEP), or create the /streams session with "audio": true',
