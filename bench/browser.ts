@@ -3,6 +3,7 @@
  * 200+ switches at random phase (setSpeaking → first presented frame of the new loop, read from
  * the marker) and 20 fresh page loads (time to first frame, from the SDK's getStats), with where
  * the time goes. Method: docs/benchmarks.md, "Browser tier". Run alone: `npx tsx bench/browser.ts`.
+ * The voice (lip sync, audio latency, interrupt, audio on against off) is bench/browserVoice.ts.
  */
 import { rmSync } from 'node:fs';
 import { makeMarkerVideos } from '@avatar-server/testkit';

@@ -24,6 +24,14 @@ const { benchBrowser } = await import('./browser.js');
 console.log(
   JSON.stringify({ benchmark: 'browser', machine: machine(), ...(await benchBrowser()) }, null, 2),
 );
+const { benchBrowserVoice } = await import('./browserVoice.js');
+console.log(
+  JSON.stringify(
+    { benchmark: 'browser-voice', machine: machine(), ...(await benchBrowserVoice()) },
+    null,
+    2,
+  ),
+);
 const { benchCapacity } = await import('./capacity.js');
 console.log(JSON.stringify(await benchCapacity(), null, 2));
 process.exit(0);

@@ -12,6 +12,8 @@ export type ProbeFrame = {
   shown: number;
   recv: number | undefined;
   decodeMs: number | undefined;
+  /** rVFC's count of frames presented: a jump of more than 1 means frames shown without a callback. */
+  presented: number;
 };
 
 /** A measured switch: setSpeaking call (t0) → first presented frame of the new loop. */
@@ -71,6 +73,7 @@ export async function installProbe(page: Page): Promise<void> {
         recv: meta.receiveTime,
         decodeMs:
           meta.processingDuration === undefined ? undefined : meta.processingDuration * 1000,
+        presented: meta.presentedFrames,
       };
       frames.push(f);
       if (frames.length > 5000) frames.shift();

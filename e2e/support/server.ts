@@ -27,13 +27,15 @@ export async function freePort(): Promise<number> {
 
 /**
  * Other clips and cache than globalSetup's; `compiled: false` returns while it still compiles;
- * `env`: more settings (e.g. AVATAR_TOKEN_SECRET).
+ * `env`: more settings (e.g. AVATAR_TOKEN_SECRET); `args`: more flags (e.g. `--config`).
  */
 export type ServerOptions = {
   videosDir?: string;
   cacheDir?: string;
   compiled?: boolean;
   env?: Record<string, string>;
+  /** More command-line arguments, e.g. `--config <file>`. */
+  args?: string[];
 };
 
 /**
@@ -48,7 +50,7 @@ export async function startServer(
   const videosDir = options.videosDir ?? process.env.E2E_VIDEOS_DIR!;
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--videos-dir', videosDir, '--port', String(p)],
+    [CLI, 'serve', '--videos-dir', videosDir, '--port', String(p), ...(options.args ?? [])],
     {
       env: {
         ...process.env,

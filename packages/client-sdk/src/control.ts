@@ -8,43 +8,49 @@ export type SpeakingReply = { speaking: boolean; latencyMs: number; tick: number
 const REPLY_MS = 5000;
 
 /**
+ * Requests on the data channel, answered by `id` (`ask`), and the server's `speech` events.
  * Sends speaking changes on the data channel (no HTTP round trip, same path as the video), or by
  * `POST <session>/speaking` while the channel is not open. Replies are matched by `id`.
  */
-export function createControl(dc: RTCDataChannel, sessionUrl: string, token: TokenSource) {
+export function createControl(
+  dc: RTCDataChannel,
+  sessionUrl: string,
+  token: TokenSource,
+  onEvent: (m: Record<string, unknown>) => void,
+) {
   let nextId = 1;
-  const pending = new Map<number, (reply: SpeakingReply | Error) => void>();
+  // biome-ignore lint/suspicious/noExplicitAny: each request knows the shape of its reply.
+  const pending = new Map<number, (reply: any) => void>();
   dc.addEventListener('message', (e) => {
     let m: { id?: number; type?: string; detail?: string } | undefined;
     try {
       m = JSON.parse(e.data as string);
     } catch {}
+    if (m?.type === 'speech') return onEvent(m as Record<string, unknown>);
     const settle = m && typeof m === 'object' && pending.get(m.id!);
     if (!settle) return;
     pending.delete(m!.id!);
-    settle(m!.type === 'error' ? new AvatarError('bad-request', m!.detail!) : (m as SpeakingReply));
+    settle(m!.type === 'error' ? new AvatarError('bad-request', m!.detail!) : m);
   });
 
-  function overChannel(speaking: boolean): Promise<SpeakingReply> {
+  /** Sends a message with a fresh `id`; resolves with the server's reply to it. */
+  function ask<R>(message: object): Promise<R> {
     const id = nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(id);
-        reject(new AvatarError('timeout', 'the server did not confirm the switch'));
+        reject(new AvatarError('timeout', 'the server did not answer'));
       }, REPLY_MS);
       pending.set(id, (reply) => {
         clearTimeout(timer);
         reply instanceof Error ? reject(reply) : resolve(reply);
       });
-      dc.send(JSON.stringify({ type: 'speaking', speaking, id }));
+      dc.send(JSON.stringify({ ...message, id }));
     });
   }
 
   async function overHttp(speaking: boolean): Promise<SpeakingReply> {
-    // new URL keeps a query string (e.g. a signed session URL) where concatenation would not.
-    const target = new URL(sessionUrl);
-    target.pathname = target.pathname.replace(/\/?$/, '/speaking');
-    const res = await fetch(target, {
+    const res = await fetch(sessionPath(sessionUrl, 'speaking'), {
       method: 'POST',
       headers: await headers(token, 'application/json'),
       body: JSON.stringify({ speaking }),
@@ -58,11 +64,21 @@ export function createControl(dc: RTCDataChannel, sessionUrl: string, token: Tok
 
   return {
     send: (speaking: boolean) =>
-      dc.readyState === 'open' ? overChannel(speaking) : overHttp(speaking),
+      dc.readyState === 'open'
+        ? ask<SpeakingReply>({ type: 'speaking', speaking })
+        : overHttp(speaking),
+    ask,
     /** Fails what is still waiting (the connection is gone). */
     fail() {
       for (const settle of pending.values()) settle(new AvatarError('network', 'connection lost'));
       pending.clear();
     },
   };
+}
+
+/** `<session URL>/<name>`: new URL keeps a query string (a signed session URL) where `+` would not. */
+export function sessionPath(sessionUrl: string, name: string): URL {
+  const target = new URL(sessionUrl);
+  target.pathname = target.pathname.replace(/\/?$/, `/${name}`);
+  return target;
 }

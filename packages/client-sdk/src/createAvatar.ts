@@ -6,6 +6,7 @@ import { loaded, watchFrames } from './frames.js';
 import { inboundBytes, watchLiveness, watchPeer } from './liveness.js';
 import { dropPeer, openPeer, type Peer } from './peer.js';
 import { backoffPolicy, giveUpAfter, reconnect } from './reconnect.js';
+import { createSpeech } from './speech.js';
 import { latencySummary, peerStats } from './stats.js';
 import type {
   Avatar,
@@ -60,6 +61,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
   let confirmed = false;
   let peer: Peer | undefined;
   let control: ReturnType<typeof createControl> | undefined;
+  let speech: ReturnType<typeof createSpeech> | undefined;
   let ttff: number | undefined;
   let closing: Promise<void> | undefined;
   let pending: Pending | undefined;
@@ -84,14 +86,18 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
   /** One WHEP session, up to its first frame; re-applies the speaking state on the way. */
   async function connect(): Promise<SpeakingResult> {
     const servers = [...(options.iceServers ?? []), ...linked];
-    const p = await openPeer(url, token, servers, signal, (w) => events.emit('waiting', w));
+    const p = await openPeer(url, token, servers, options.audio ?? true, signal, (w) =>
+      events.emit('waiting', w),
+    );
     linked = p.linked;
     if (closing) {
       void dropPeer(p);
       throw new AvatarError('closed', 'closed');
     }
     peer = p;
-    control = createControl(p.dc, p.sessionUrl, p.token);
+    speech?.fail(lostError());
+    control = createControl(p.dc, p.sessionUrl, p.token, (m) => speech?.event(m));
+    speech = createSpeech(p.dc, p.sessionUrl, p.token, events.emit, control.ask);
     confirmed = blocked = false;
     watchPeer(p.pc, p.dc, () => lost(p));
     stream = new MediaStream(p.pc.getReceivers().map((r) => r.track));
@@ -168,6 +174,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     const last = stats();
     setState('reconnecting');
     control?.fail();
+    speech?.fail(lostError());
     void last.then((s) => {
       lostStats = s;
       return dropPeer(p);
@@ -236,6 +243,7 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     frames.stop();
     for (const detach of detachers) detach();
     control?.fail();
+    speech?.fail(error);
     pending?.reject(error);
     pending = undefined;
     setState('closed');
@@ -283,6 +291,35 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
       unGesture?.();
       blocked = false;
     },
+    speak(source, opts) {
+      if (state !== 'connected' || !speech)
+        return Promise.reject(
+          new AvatarError(closing ? 'closed' : 'network', `the avatar is ${state}`),
+        );
+      return speech.speak(source, opts);
+    },
+    interrupt: () => speech?.interrupt() ?? Promise.resolve(),
+    get muted() {
+      return video.muted;
+    },
+    async unmute() {
+      video.muted = false;
+      try {
+        await video.play();
+        unGesture?.();
+        blocked = false;
+      } catch (err) {
+        // Refused without a gesture: keep playing muted, say so, and try again on the next one.
+        video.muted = true;
+        void video.play().catch(() => {});
+        if ((err as Error).name === 'NotAllowedError') {
+          unGesture?.();
+          unGesture = onGesture(() => void avatar.unmute().catch(() => {}));
+          events.emit('autoplayblocked');
+        }
+        throw err;
+      }
+    },
     attachAudio(source, opts) {
       const set = opts?.onSpeaking ?? ((on) => void avatar.setSpeaking(on).catch(() => {}));
       const detach = followAudio(source, set, opts);
@@ -315,6 +352,8 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
   connected(false);
   return avatar;
 }
+
+const lostError = () => new AvatarError('network', 'connection lost');
 
 function deferred(): Pending {
   const d = {} as Pending;

@@ -12,4 +12,7 @@ export type {
   LatencyStats,
   ReconnectAttempt,
   SpeakingResult,
+  SpeakOptions,
+  SpeechResult,
+  SpeechSource,
 } from './types.js';

@@ -33,6 +33,7 @@ export async function openPeer(
   url: string,
   token: TokenSource,
   iceServers: RTCIceServer[],
+  audio: boolean,
   signal?: AbortSignal,
   onWait?: (wait: AvatarWait) => void,
 ): Promise<Peer> {
@@ -42,6 +43,8 @@ export async function openPeer(
   let answer: WhepAnswer | undefined;
   try {
     pc.addTransceiver('video', { direction: 'recvonly' });
+    // The voice, in the same stream as the video (a server without audio rejects the section).
+    if (audio) pc.addTransceiver('audio', { direction: 'recvonly' });
     // Created before the offer so the SDP has an m=application section; the server answers on it.
     const dc = pc.createDataChannel('control');
     await negotiating('cannot create an offer', async () =>

@@ -26,6 +26,12 @@ export type AvatarOptions = {
    */
   maxReconnectMs?: number | undefined;
   /**
+   * Ask for the avatar's voice (an Opus track beside the video). Default `true`: the server sends
+   * audio only while an utterance plays, so a silent avatar costs no bandwidth either way. Set
+   * `false` when the page plays its own audio and drives `setSpeaking` (or `attachAudio`).
+   */
+  audio?: boolean | undefined;
+  /**
    * Listeners added before connecting, so a page hears the first connection's events too, e.g.
    * `waiting` while the server prepares the avatar (createAvatar has not resolved yet then).
    */
@@ -57,6 +63,29 @@ export type SpeakingResult = {
   latencyMs: number;
 };
 
+/**
+ * What {@link Avatar.speak} plays: a whole utterance in any format the server's ffmpeg reads (a
+ * `Blob`/`File`, bytes, a `Response`, or a URL to fetch), or a stream of raw 16-bit little-endian
+ * mono PCM (`Int16Array` or byte chunks, e.g. from a text-to-speech API) at `options.rate`.
+ */
+export type SpeechSource =
+  | Blob
+  | ArrayBuffer
+  | ArrayBufferView
+  | Response
+  | string
+  | URL
+  | ReadableStream<Uint8Array | Int16Array>;
+
+/** Options of {@link Avatar.speak}. */
+export type SpeakOptions = {
+  /** Sample rate of a PCM stream: 16000, 24000 (default) or 48000. */
+  rate?: 16_000 | 24_000 | 48_000 | undefined;
+};
+
+/** An utterance the avatar played: `interrupted` when `interrupt()` (or the backend) cut it. */
+export type SpeechResult = { id: string; interrupted: boolean };
+
 /** A reconnect attempt about to be made. */
 export type ReconnectAttempt = {
   /** 1 for the first attempt after the connection was lost. */
@@ -77,8 +106,11 @@ export type ReconnectAttempt = {
  *   abort; `timeout` after `maxReconnectMs`; `unauthorized`, `not-found`… when the server said no).
  * - `error`: a failure; `final` says whether the avatar gave up (then `disconnected` follows) or
  *   tries again.
- * - `autoplayblocked`: the browser wants a user gesture before it plays. Call `avatar.play()` from
- *   a click (the SDK also retries on the page's next pointer or key press).
+ * - `autoplayblocked`: the browser wants a user gesture before it plays, or before it plays sound
+ *   (after `unmute()`). Call `avatar.play()` or `avatar.unmute()` from a click (the SDK also
+ *   retries on the page's next pointer or key press).
+ * - `speechstart` / `speechend`: an utterance starts / stops playing (`interrupted` when cut),
+ *   whoever sent it (this page, another of the session's clients, the backend).
  * - `waiting`: each 503/429 answer while connecting or reconnecting (pass it in `options.on` to
  *   hear the first connection's).
  */
@@ -91,6 +123,8 @@ export type AvatarEvents = {
   disconnected: (reason: import('./errors.js').AvatarError) => void;
   error: (error: import('./errors.js').AvatarError, final: boolean) => void;
   autoplayblocked: () => void;
+  speechstart: (speech: SpeechResult) => void;
+  speechend: (speech: SpeechResult) => void;
   /** The server asked to wait, e.g. while it prepares the avatar; the SDK retries by itself. */
   waiting: (wait: AvatarWait) => void;
 };
@@ -161,6 +195,22 @@ export interface Avatar {
     source: HTMLMediaElement | MediaStream,
     options?: AttachAudioOptions | undefined,
   ): () => void;
+  /**
+   * Says an utterance with the avatar's voice, the face speaking in sync; utterances queue in
+   * order. Resolves when it has played, or was interrupted (`interrupted: true`); rejects when the
+   * server refuses it (e.g. not audio, too large) or the connection is lost.
+   */
+  speak(source: SpeechSource, options?: SpeakOptions | undefined): Promise<SpeechResult>;
+  /** Stops the voice at once and drops the queued utterances; the face returns to idle. */
+  interrupt(): Promise<void>;
+  /** Whether the `<video>` is muted (the SDK starts it muted so that autoplay works). */
+  readonly muted: boolean;
+  /**
+   * Turns the sound on: call it from a user gesture (a click). If the browser refuses, the video
+   * keeps playing muted, `autoplayblocked` is emitted and the promise rejects; the SDK tries again
+   * on the page's next pointer or key press.
+   */
+  unmute(): Promise<void>;
   /** The connection's figures; after close(), the last ones it had (with `state: 'closed'`). */
   getStats(): Promise<AvatarStats>;
   /** Ends the session (DELETE). Safe to call more than once. */

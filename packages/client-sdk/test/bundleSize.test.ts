@@ -6,12 +6,15 @@ const dist = new URL('../dist/', import.meta.url);
 /**
  * A few kilobytes, an order of magnitude under hosted-avatar SDKs. It was 5 KB until the lifecycle
  * events, token refresh, clean teardown and option checks came (5104 → 6249 bytes measured for
- * avatar.mjs with `gzip -9`): 6.5 KB keeps a margin, not room for another feature unnoticed.
+ * avatar.mjs with `gzip -9`), then 6.5 KB. The voice (speak from five kinds of source, a PCM
+ * stream on the data channel, interrupt, unmute, the speech events) took it from 6.2 KB to 7070
+ * bytes (this test, avatar.mjs):
+ * 7 KB is the least round figure that holds it, with no room for another feature unnoticed.
  */
-const BUDGET = 6.5 * 1024;
+const BUDGET = 7 * 1024;
 
 describe('built bundles (npm run build)', () => {
-  it.each(['avatar.mjs', 'avatar.iife.js'])('%s is minified and under 6.5 KB gzipped', (name) => {
+  it.each(['avatar.mjs', 'avatar.iife.js'])('%s is minified and under 7 KB gzipped', (name) => {
     const file = new URL(name, dist);
     expect(existsSync(file), `${name} missing: run npm run build`).toBe(true);
     const gzipped = gzipSync(readFileSync(file), { level: 9 }).length;

@@ -4,6 +4,7 @@ import { avatarList } from './avatarList.js';
 import { wireControls } from './controls.js';
 import { preparingText, showPreparing } from './preparing.js';
 import { showStats } from './statsPanel.js';
+import { serverFeatures, wireVoice } from './voice.js';
 
 const params = new URLSearchParams(location.search);
 const stage = document.getElementById('stage')!;
@@ -63,6 +64,8 @@ async function show(id: string) {
       url: `/whep/avatars/${encodeURIComponent(id)}`,
       video,
       signal: controller.signal,
+      // `?audio=0`: no voice track (the benchmarks compare switching with and without it).
+      audio: params.get('audio') !== '0',
       on: { waiting: preparing.update },
     });
   } catch (err) {
@@ -99,13 +102,17 @@ async function show(id: string) {
   });
   render();
   const unwire = wireControls(avatar);
+  const unvoice = wireVoice(avatar, (await features).tts);
   const unstats = showStats(avatar);
   stop = () => {
     unwire();
+    unvoice();
     unstats();
   };
 }
 
+/** What the server offers (text to speech or not), asked once while the first avatar connects. */
+const features = serverFeatures();
 const ids = await avatarList(params);
 const first = params.get('avatar') ?? ids[0] ?? 'default';
 if (ids.length > 1) {
