@@ -45,7 +45,17 @@ export class SrtpWriter {
   #log: Logger | undefined;
 
   constructor(keys: SrtpKeys, options: WriterOptions) {
-    this.#keys = keys;
+    // Own copies: werift's keys are slices of Node's shared 8 KB Buffer pool, and holding one
+    // keeps its whole block alive for the session (unpoolKeys.ts). `Buffer.alloc` never pools.
+    const own = (b: Buffer) => {
+      const copy = Buffer.alloc(b.length);
+      b.copy(copy);
+      return copy;
+    };
+    this.#keys =
+      keys.profile === 'gcm'
+        ? { profile: 'gcm', key: own(keys.key), salt: own(keys.salt) }
+        : { profile: 'cm', key: own(keys.key), salt: own(keys.salt), authKey: own(keys.authKey) };
     this.#log = options.logger;
     this.#ssrc = options.ssrc >>> 0;
     this.#tagLength = keys.profile === 'gcm' ? 16 : 10;
