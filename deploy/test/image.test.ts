@@ -10,7 +10,7 @@
  * one scripts/docker/local-base.sh makes from Debian's packages and the npm registry.
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
@@ -94,9 +94,14 @@ describe.skipIf(!enabled)('deploy/Dockerfile', () => {
   it('serves the demo at / and streams a WHEP session from a mounted videos folder', async () => {
     const port = await freePort();
     const name = `avatar-docker-test-${process.pid}`;
+    // As in Kubernetes: a read-only root, /tmp and the cache writable (the cache owned by the
+    // image's user, as a volume with fsGroup would be).
+    const uid = Number((await docker(['run', '--rm', '--entrypoint', 'id', IMAGE, '-u'])).stdout);
+    mkdirSync(videos.cacheDir, { recursive: true });
+    chownSync(videos.cacheDir, uid, uid);
     await docker([
-      ...['run', '-d', '--name', name, '--network', 'host'],
-      ...['-v', `${videos.videosDir}:/srv/videos:ro`],
+      ...['run', '-d', '--name', name, '--network', 'host', '--read-only', '--tmpfs', '/tmp'],
+      ...['-v', `${videos.videosDir}:/srv/videos:ro`, '-v', `${videos.cacheDir}:/srv/cache`],
       ...['-e', `AVATAR_PORT=${port}`, '-e', `AVATAR_SIZE=${SIZE}`, '-e', 'AVATAR_WORKERS=1'],
       ...['--health-interval', '2s', '--health-start-period', '60s'],
       IMAGE,
@@ -120,6 +125,11 @@ describe.skipIf(!enabled)('deploy/Dockerfile', () => {
       },
       { timeoutMs: 180_000, intervalMs: 500, what: `${url}/ready to answer 200` },
     );
+
+    expect(
+      readdirSync(videos.cacheDir).length,
+      'the compiled avatar is in the mounted cache',
+    ).toBeGreaterThan(0);
 
     // The demo: the built page (its script is a bundle under /assets, not the sources).
     const page = await fetch(`${url}/`);

@@ -127,6 +127,22 @@ describe('deploy/kubernetes', () => {
     }
   });
 
+  it('validates the manifests docs/deploy.md shows', () => {
+    const doc = readFileSync(new URL('docs/deploy.md', repoRoot), 'utf8');
+    const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((m) => parseYaml(m[1]!) as Manifest)
+      .filter((m) => m?.apiVersion && m.kind);
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const manifest of blocks) {
+      const key = `${manifest.apiVersion}/${manifest.kind}`;
+      expect(MODELS[key], `docs/deploy.md: no schema for ${key}`).toBeDefined();
+      expect(() => new MODELS[key]!(manifest as never).validate(), key).not.toThrow();
+      if (manifest.kind === 'HorizontalPodAutoscaler') {
+        expect(manifest.spec.scaleTargetRef.name).toBe(deployment.metadata.name);
+      }
+    }
+  });
+
   it('selects the server pods from every Service, the PDB and the anti-affinity', () => {
     expect(selects(deployment.spec.selector.matchLabels)).toBe(true);
     for (const { file, manifest } of all('Service')) {
