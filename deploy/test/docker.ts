@@ -17,7 +17,7 @@ export function docker(
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
-    const timer = setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs ?? 5 * 60_000);
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(new Error(`docker ${args[0]}: ${error.message}`));
