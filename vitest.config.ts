@@ -8,6 +8,7 @@ export default defineConfig({
       'videos/**/*.test.ts',
       'examples/**/*.test.ts',
       'scripts/**/*.test.ts',
+      'deploy/**/*.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 180_000,

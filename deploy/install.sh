@@ -30,7 +30,8 @@ getent group video >/dev/null && usermod -aG video "$SERVICE_USER"
 mkdir -p "$PREFIX/videos" "$PREFIX/.cache" "$PREFIX/app"
 echo "install.sh: copying the application to $PREFIX/app"
 tar -C "$SRC" --exclude=node_modules --exclude=.git --exclude=.cache -cf - . | tar -C "$PREFIX/app" -xf -
-(cd "$PREFIX/app" && npm ci --no-audit --no-fund && npx tsc -b packages/server)
+# The server, the SDK and the demo page it serves at /.
+(cd "$PREFIX/app" && npm ci --no-audit --no-fund && npm run build)
 
 if [[ ! -f "$PREFIX/config.yaml" ]]; then
   cp "$PREFIX/app/packages/server/config.example.yaml" "$PREFIX/config.yaml"
@@ -38,8 +39,14 @@ if [[ ! -f "$PREFIX/config.yaml" ]]; then
 fi
 chown -R "$SERVICE_USER:$SERVICE_USER" "$PREFIX"
 
-install -m 0644 "$SRC/deploy/avatar-server.service" /etc/systemd/system/avatar-server.service
-systemctl daemon-reload
+# The unit names the node found here (nvm, /usr/local/bin and Debian's /usr/bin all work).
+sed "s|/usr/bin/node |$(command -v node) |" "$SRC/deploy/avatar-server.service" >/etc/systemd/system/avatar-server.service
+chmod 0644 /etc/systemd/system/avatar-server.service
+if [[ -d /run/systemd/system ]]; then
+  systemctl daemon-reload
+else
+  echo "install.sh: systemd is not running here: the unit is installed but not loaded"
+fi
 
 echo
 echo "Installed. Next:"
