@@ -168,6 +168,8 @@ export function interrupt(owned: OwnedSession): { id: string | null; dropped: nu
  */
 export class SessionFactory {
   #live = new Map<string, OwnedSession>();
+  /** Peers of ended sessions still closing (their sockets open until each settles). */
+  #closing = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -223,6 +225,15 @@ export class SessionFactory {
       this.deps.onSpeech?.(event, playedSeconds);
     });
     return voice;
+  }
+
+  /**
+   * Resolves once the peers of every ended session have closed (their UDP sockets with them): a
+   * worker thread must not be terminated while a socket can still deliver a packet (Node crashed
+   * in `UDPWrap::OnRecv` → `AddressToJS` on a terminating worker).
+   */
+  async peersClosed(): Promise<void> {
+    while (this.#closing.size > 0) await Promise.allSettled([...this.#closing]);
   }
 
   get(id: string): OwnedSession | undefined {
@@ -289,7 +300,8 @@ export class SessionFactory {
       silence?.stop();
       this.#live.delete(session.id);
       log.info({ reason, ...session.stats }, 'session ended');
-      void peer.close();
+      const closed = peer.close().finally(() => this.#closing.delete(closed));
+      this.#closing.add(closed);
     });
     this.#live.set(session.id, owned);
     log.info('session created');

@@ -342,7 +342,7 @@ export class MediaPool extends EventEmitter<PoolEvents> {
     this.#closing = true;
     await Promise.all(
       this.#slots.map((slot) =>
-        withTimeout(this.#call(slot, 'closeAll', { reason }), 2000).catch(() => null),
+        withTimeout(this.#call(slot, 'closeAll', { reason }), 5000).catch(() => null),
       ),
     );
     await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));

@@ -240,9 +240,11 @@ const handlers: Handlers = {
     const collected = collect && gc !== undefined;
     return { collected, rss, heapUsed, heapTotal, external, arrayBuffers, heapPhysical };
   },
-  closeAll({ reason }) {
+  async closeAll({ reason }) {
     registry.closeAll(reason);
     clock.stop();
+    // The front terminates this thread next: only once every socket is closed.
+    await sessions.peersClosed();
     return null;
   },
 };
