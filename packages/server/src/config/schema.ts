@@ -77,7 +77,7 @@ export const ConfigSchema = z
      * more frequent scavenges instead of pauses long enough to make frames late
      * (docs/benchmarks.md, "Capacity").
      */
-    workerYoungGenerationMb: z.number().int().min(0).max(1024).default(12),
+    workerYoungGenerationMb: z.number().int().min(0).max(1024).default(6),
     /** Sessions this server accepts at once; beyond, new viewers get 503 with Retry-After. */
     maxSessions: z.number().int().min(1).max(100_000).default(500),
     /**
