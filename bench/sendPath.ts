@@ -82,8 +82,10 @@ const results: Record<string, Result[]> = {};
 for (let r = 0; r < ROUNDS; r++) {
   const order = Object.keys(methods);
   if (r % 2) order.reverse();
-  for (const name of order)
-    (results[name] ??= []).push(await round(methods[name]!, () => received));
+  for (const name of order) {
+    results[name] ??= [];
+    results[name].push(await round(methods[name]!, () => received));
+  }
 }
 await Promise.all([controlling.close(), controlled.close()]);
 
