@@ -7,7 +7,7 @@
  * Usage: npx tsx bench/sendPath.ts [packets per round, default 100000] [rounds, default 3]
  */
 import { PerformanceObserver } from 'node:perf_hooks';
-import { Connection } from 'werift';
+import { connectedIcePair } from '@avatar-server/testkit';
 import { type IceConnectionInternals, iceSend } from '../packages/server/src/webrtc/iceSend.js';
 import { machine } from './stats.js';
 
@@ -15,29 +15,6 @@ const PACKETS = Number(process.argv[2] ?? 100_000);
 const ROUNDS = Number(process.argv[3] ?? 3);
 /** Packets sent per event-loop turn: about one frame of 25 sessions at 1.5 Mbit/s. */
 const BURST = 100;
-
-async function connectedPair() {
-  const options = { useIpv4: true, useIpv6: false, stunServer: undefined };
-  const controlling = new Connection(true, options);
-  const controlled = new Connection(false, options);
-  await Promise.all([controlling.gatherCandidates(), controlled.gatherCandidates()]);
-  controlling.setRemoteParams({
-    iceLite: false,
-    usernameFragment: controlled.localUsername,
-    password: controlled.localPassword,
-  });
-  controlled.setRemoteParams({
-    iceLite: false,
-    usernameFragment: controlling.localUsername,
-    password: controlling.localPassword,
-  });
-  for (const c of controlled.localCandidates) await controlling.addRemoteCandidate(c);
-  for (const c of controlling.localCandidates) await controlled.addRemoteCandidate(c);
-  await controlling.addRemoteCandidate(undefined);
-  await controlled.addRemoteCandidate(undefined);
-  await Promise.all([controlling.connect(), controlled.connect()]);
-  return { controlling, controlled };
-}
 
 type Result = { cpuUsPerPacket: number; gcCount: number; gcMs: number; received: number };
 
@@ -70,7 +47,7 @@ async function round(send: (data: Buffer) => void, receivedSoFar: () => number):
   };
 }
 
-const { controlling, controlled } = await connectedPair();
+const { controlling, controlled } = await connectedIcePair();
 let received = 0;
 controlling.onData.subscribe(() => received++);
 const c = controlled as unknown as IceConnectionInternals;

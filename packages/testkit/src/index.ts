@@ -5,6 +5,7 @@
  */
 
 export { depacketize } from './clients/depacketize.js';
+export { connectedIcePair } from './clients/icePair.js';
 export {
   FrameAssembler,
   hasIdr,

@@ -1,6 +1,6 @@
-import { waitFor } from '@avatar-server/testkit';
+import { connectedIcePair, waitFor } from '@avatar-server/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Connection } from 'werift';
+import type { Connection } from 'werift';
 import { type IceConnectionInternals, iceSend } from './iceSend.js';
 
 /**
@@ -14,34 +14,11 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
 });
 
+/** Loopback as well as the network interface: two host candidates each, so several pairs. */
 async function connectedPair() {
-  // Loopback as well as the network interface: two host candidates each, so several pairs.
-  const options = {
-    useIpv4: true,
-    useIpv6: false,
-    stunServer: undefined,
-    additionalHostAddresses: ['127.0.0.1'],
-  };
-  const controlling = new Connection(true, options);
-  const controlled = new Connection(false, options);
-  open.push(controlling, controlled);
-  await Promise.all([controlling.gatherCandidates(), controlled.gatherCandidates()]);
-  controlling.setRemoteParams({
-    iceLite: false,
-    usernameFragment: controlled.localUsername,
-    password: controlled.localPassword,
-  });
-  controlled.setRemoteParams({
-    iceLite: false,
-    usernameFragment: controlling.localUsername,
-    password: controlling.localPassword,
-  });
-  for (const c of controlled.localCandidates) await controlling.addRemoteCandidate(c);
-  for (const c of controlling.localCandidates) await controlled.addRemoteCandidate(c);
-  await controlling.addRemoteCandidate(undefined);
-  await controlled.addRemoteCandidate(undefined);
-  await Promise.all([controlling.connect(), controlled.connect()]);
-  return { controlling, controlled };
+  const pair = await connectedIcePair(['127.0.0.1']);
+  open.push(pair.controlling, pair.controlled);
+  return pair;
 }
 
 const internals = (c: Connection) => c as unknown as IceConnectionInternals;
