@@ -219,6 +219,9 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
     this.#stop();
     this.#speaking = false;
     this.#lastVoicedMs = Number.NEGATIVE_INFINITY;
+    // Slots already sent stay voiced in the map; a video frame sent later in its tick (its send
+    // slice) covers some of them and would turn the face back to speaking for `silenceMs`.
+    this.#voicedSlots.clear();
     if (head) this.#emit('interrupted', head.id, head.started ? head.played / head.rate : 0);
     return { id, dropped };
   }
