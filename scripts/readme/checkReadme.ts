@@ -174,9 +174,12 @@ function makeRecordings(clone: string) {
   ]);
 }
 
-/** Which server a command talks to: a curl at localhost:8765 or :3100. */
+/**
+ * Which server a command talks to: a curl at localhost:8765 or :3100, also inside a larger
+ * command (`SESSION=$(curl … /streams …) && curl …`).
+ */
 function requestTarget(text: string): keyof Ports | undefined {
-  if (!/^curl\b/.test(text)) return undefined;
+  if (!/(^|[\s($;&|])curl\b/.test(text)) return undefined;
   if (text.includes('localhost:3100')) return 'backend';
   if (text.includes('localhost:8765')) return 'main';
   return undefined;
