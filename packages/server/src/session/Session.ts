@@ -375,11 +375,13 @@ export class Session extends EventEmitter<SessionEvents> {
       (this.#timestampBase +
         Math.round(((tick - this.#firstTick) * RTP_CLOCK) / this.#avatar.fps)) >>>
       0;
-    const last = frame.payloads.length - 1;
-    frame.payloads.forEach((payload, i) => {
-      this.#sender.send(payload, this.#sequence, timestamp, i === last);
+    const payloads = frame.payloads;
+    const last = payloads.length - 1;
+    // A plain loop: this runs for every frame of every session (no closure per frame).
+    for (let i = 0; i <= last; i++) {
+      this.#sender.send(payloads[i]!, this.#sequence, timestamp, i === last);
       this.#sequence = (this.#sequence + 1) & 0xffff;
-    });
+    }
     this.stats.framesSent++;
     this.stats.packetsSent += frame.payloads.length;
     this.stats.bytesSent += frame.bytes;

@@ -117,13 +117,7 @@ const shared = {
     const id = this.event.eventId;
     this.event.stack.push({ execute, id, complete, error });
     this.event.eventId++;
-    const unSubscribe = () => {
-      this.event.stack = this.event.stack.filter((item) => item.id !== id && item);
-    };
-    const disposer = (list: Array<() => void>) => {
-      list.push(unSubscribe);
-    };
-    return { unSubscribe, disposer };
+    return subscription(this, id);
   },
   queuingSubscribe(
     this: WeriftEvent,
@@ -135,14 +129,8 @@ const shared = {
     const id = this.event.eventId;
     this.event.promiseStack.push({ execute, id, complete, error });
     this.event.eventId++;
-    // As in werift: it filters `stack`, not `promiseStack`.
-    const unSubscribe = () => {
-      this.event.stack = this.event.stack.filter((item) => item.id !== id && item);
-    };
-    const disposer = (list: Array<() => void>) => {
-      list.push(unSubscribe);
-    };
-    return { unSubscribe, disposer };
+    // As in werift: its unSubscribe filters `stack`, not `promiseStack`.
+    return subscription(this, id);
   },
   once(
     this: EventThis,
@@ -323,4 +311,15 @@ export function releaseDtlsHandshakes(pc: RTCPeerConnection): number {
     released++;
   }
   return released;
+}
+
+/** What werift's `subscribe` and `queuingSubscribe` return: removal from `stack` by id. */
+function subscription(event: WeriftEvent, id: number) {
+  const unSubscribe = () => {
+    event.event.stack = event.event.stack.filter((item) => item.id !== id && item);
+  };
+  const disposer = (list: Array<() => void>) => {
+    list.push(unSubscribe);
+  };
+  return { unSubscribe, disposer };
 }
