@@ -314,6 +314,12 @@ describe('bad audio input', () => {
       });
       expect(full.status).toBe(429);
       expect(full.headers.get('retry-after')).toBeTruthy();
+      // Once the voice moves the face, the application's setSpeaking changes nothing.
+      await waitFor(
+        async () =>
+          ((await (await fetch(client.location)).json()) as { speaking: boolean }).speaking,
+        { what: 'the face to speak' },
+      );
       const change = await fetch(`${client.location}/speaking`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },

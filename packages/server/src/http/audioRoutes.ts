@@ -9,6 +9,7 @@ import {
   tooLong,
 } from '../audio/decodeAudio.js';
 import { type PcmFormat, PcmReader, parseL16ContentType } from '../audio/pcm.js';
+import { findPcmWav, readPcmWav } from '../audio/pcmWav.js';
 import { synthesize } from '../audio/tts.js';
 import { AvatarServerError } from '../lib/errors.js';
 import { asHttp } from './httpErrors.js';
@@ -38,15 +39,38 @@ export function audioRoutes(deps: RouteDeps & { ffmpegPath: string }): Router {
     timeoutMs: limits.decodeTimeoutMs,
   };
 
-  /** Decodes a file into a new utterance of the session: 202 when it is all queued. */
+  /**
+   * Decodes a file into a new utterance of the session: 202 when it is all queued. A plain PCM
+   * WAV at a rate Opus takes is read as it is (pcmWav.ts); anything else goes through ffmpeg.
+   */
   async function queueFile(res: Response, session: string, path: string) {
+    const wav = await findPcmWav(path).catch(() => undefined);
     const { id, queued } = await asHttp(
-      media.session('audioOpen', { session, rate: DECODED_RATE, streaming: false }),
+      media.session('audioOpen', {
+        session,
+        rate: wav?.rate ?? DECODED_RATE,
+        streaming: false,
+      }),
     );
     try {
-      await decodeFile(deps.ffmpegPath, path, decodeLimits, (samples) =>
-        media.audioChunk(session, id, samples),
-      );
+      if (wav) {
+        const maxSamples = limits.maxUtteranceSeconds * wav.rate;
+        let read = 0;
+        const whole = await readPcmWav(path, wav, (samples) => {
+          read += samples.length;
+          if (read > maxSamples) return false;
+          media.audioChunk(session, id, samples);
+          return true;
+        });
+        if (!whole) throw tooLong(limits.maxUtteranceSeconds);
+        if (read === 0) {
+          throw new AvatarServerError('unreadable_audio', 'the WAV file has no audio samples');
+        }
+      } else {
+        await decodeFile(deps.ffmpegPath, path, decodeLimits, (samples) =>
+          media.audioChunk(session, id, samples),
+        );
+      }
     } catch (err) {
       await media.session('audioEnd', { session, utterance: id, cancel: true }).catch(() => {});
       throw err;
