@@ -14,7 +14,14 @@ import { rmSync } from 'node:fs';
 import { makeMarkerVideos } from '@avatar-server/testkit';
 import { chromium, type Page } from 'playwright-core';
 import { chromiumArgs, executablePath } from '../e2e/support/chromium.js';
-import { type EarLevel, installEar, makeAudio, SOUND, waitForLevel } from '../e2e/support/ear.js';
+import {
+  type EarLevel,
+  installEar,
+  makeAudio,
+  SOUND,
+  sounds,
+  waitForLevel,
+} from '../e2e/support/ear.js';
 import {
   installProbe,
   type ProbeFrame,
@@ -169,7 +176,7 @@ export async function benchBrowserVoice() {
       await waitForLevel(asTestPage(page), false, 150);
       await page.waitForTimeout(Math.random() * 200);
       const t = await trial(page, burst);
-      const onset = t.levels.find((l) => l.rms > SOUND)?.t;
+      const onset = sounds(t.levels)[0]?.start;
       const at = t.frames.findIndex((f) => f.loop === 1);
       const face = t.frames[at];
       const before = t.frames[at - 1];
@@ -187,7 +194,7 @@ export async function benchBrowserVoice() {
       await waitForLoop(asTestPage(page), 0);
       await waitForLevel(asTestPage(page), false, 150);
       const t = await trial(page, long, 300 + Math.random() * 400);
-      const lastLoud = t.levels.filter((l) => l.rms > SOUND).at(-1)?.t;
+      const lastLoud = sounds(t.levels).at(-1)?.end;
       if (lastLoud === undefined || t.t1 === undefined) {
         missed++;
         continue;

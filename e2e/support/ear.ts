@@ -7,6 +7,31 @@ export type EarLevel = { t: number; rms: number };
 /** Above this RMS (0..1) the received audio counts as sound; Opus silence and comfort noise are far below. */
 export const SOUND = 0.02;
 
+/** Blocks in a row above SOUND that make a sound (8 blocks: 21 ms at 48 kHz). */
+const SUSTAINED_BLOCKS = 8;
+
+/**
+ * The sounds heard: runs of at least `minBlocks` blocks above SOUND, as [first, last] block
+ * times. Shorter runs are clicks, not sounds: Chromium's receiver plays a ~6 ms click of about
+ * −26 dBFS as a talkspurt starts after a silence that followed sound (measured; not in the
+ * packets, whose leading silence decodes to zero), which a single-block threshold takes for the
+ * onset.
+ */
+export function sounds(levels: readonly EarLevel[], minBlocks = SUSTAINED_BLOCKS) {
+  const out: Array<{ start: number; end: number }> = [];
+  let run: EarLevel[] = [];
+  const close = () => {
+    if (run.length >= minBlocks) out.push({ start: run[0]!.t, end: run.at(-1)!.t });
+    run = [];
+  };
+  for (const level of levels) {
+    if (level.rms > SOUND) run.push(level);
+    else close();
+  }
+  close();
+  return out;
+}
+
 /**
  * Audio made by ffmpeg from an `aevalsrc` expression (e.g. bursts of tone with known onsets),
  * `seconds` long, mono: a 48 kHz WAV, or with `pcmRate` raw 16-bit little-endian PCM at that rate.
