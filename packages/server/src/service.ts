@@ -95,6 +95,7 @@ export async function createAvatarService(
       reportSlices: options.reportSlices ?? false,
       voice: {
         silenceMs: config.audio.silenceMs,
+        faceDelayMs: config.audio.faceDelayMs,
         voiceThreshold: levelFromDbfs(config.audio.voiceThresholdDb),
         maxQueue: config.audio.maxQueue,
         maxBufferedSeconds: config.audio.maxUtteranceSeconds,

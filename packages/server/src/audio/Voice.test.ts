@@ -1,3 +1,4 @@
+import OpusScript from 'opusscript';
 import { describe, expect, it } from 'vitest';
 import type { TimeSource } from '../session/frameClock.js';
 import { type SpeechEvent, Voice } from './Voice.js';
@@ -30,25 +31,41 @@ function manualTime() {
   return { time, advance };
 }
 
+/** The loudest sample (of 32768) in each packet, decoded by a real Opus decoder in order. */
+function peaks(packets: Array<{ payload: Buffer }>): number[] {
+  const decoder = new OpusScript(48_000, 1);
+  try {
+    return packets.map((p) => {
+      const pcm = decoder.decode(p.payload);
+      const s = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2);
+      return s.reduce((max, v) => Math.max(max, Math.abs(v)), 0);
+    });
+  } finally {
+    decoder.delete();
+  }
+}
+
 /** `ms` of 48 kHz samples: a loud square-ish tone, or silence. */
 const samples = (ms: number, loud: boolean) =>
   Int16Array.from({ length: (ms * 48_000) / 1000 }, (_, i) =>
     loud ? (i % 48 < 24 ? 8000 : -8000) : 0,
   );
 
-function setup() {
+function setup(faceDelayMs = 0) {
   const { time, advance } = manualTime();
-  const sent: Array<{ ts: number; marker: boolean }> = [];
+  const sent: Array<{ ts: number; marker: boolean; payload: Buffer }> = [];
   const sender = {
     hasAudio: true,
     ready: true,
-    sendAudio: (_p: Buffer, _seq: number, ts: number, marker: boolean) => sent.push({ ts, marker }),
+    sendAudio: (payload: Buffer, _seq: number, ts: number, marker: boolean) =>
+      sent.push({ ts, marker, payload: Buffer.from(payload) }),
   };
   const voice = new Voice(
     sender,
     () => ({ originMs: 0, audioBase: 1000 }),
     {
       silenceMs: 250,
+      faceDelayMs,
       voiceThreshold: levelFromDbfs(-45),
       maxQueue: 2,
       maxBufferedSeconds: 60,
@@ -88,17 +105,38 @@ describe('Voice', () => {
     expect(later[stop]).toBeUndefined();
     expect(later.slice(stop).every((s) => s === undefined)).toBe(true);
     expect(idleFrom).toBeGreaterThanOrEqual(900 + 250);
-    expect(idleFrom).toBeLessThanOrEqual(900 + 250 + 40);
+    // The nearest frame to that moment: within half a frame, on a 40 ms grid.
+    expect(idleFrom).toBeLessThanOrEqual(900 + 250 + 20 + 40);
     expect(later.at(-1), 'nothing to say: the application decides').toBeUndefined();
-    // 45 frames (900 ms), timestamps one frame apart on the media clock, one talkspurt.
-    expect(sent).toHaveLength(45);
+    // 45 frames (900 ms) and 3 of silent tail, timestamps one frame apart on the media clock,
+    // one talkspurt. The tail carries the encoder's look-ahead (the last 6.5 ms of the voice) and
+    // its decay, then decodes to silence.
+    expect(sent).toHaveLength(48);
+    expect(peaks(sent).at(-1), 'silent once the encoder is flushed').toBeLessThan(64);
     expect(sent.map((p) => p.ts).slice(0, 3)).toEqual([1000, 1960, 2920]);
     expect(sent.every((p, i) => p.ts === 1000 + i * 960)).toBe(true);
     expect(sent.filter((p) => p.marker)).toHaveLength(1);
     expect(events.map((e) => e.event)).toEqual(['start', 'end', 'drained']);
   });
 
-  it('interrupts at once: nothing more is sent, the queue is dropped', () => {
+  it('follows the voice faceDelayMs later, on the frame nearest to it', () => {
+    const { voice, advance, face } = setup(50);
+    const { id } = voice.open(48_000);
+    // The voice starts at 240 ms and lasts 400 ms.
+    voice.push(id, samples(240, false));
+    voice.push(id, samples(400, true));
+    voice.end(id);
+    advance(1000);
+    const faces = face(0, 1400);
+    // Followed from 240 + 50 = 290: the nearest frame is the 280 ms one (the 240 ms frame would be
+    // 50 ms early).
+    expect(faces.indexOf(true) * 40).toBe(280);
+    // Silent from 640: idle from the first frame whose window (its time − 50 − 20) starts 250 ms
+    // after it, the 960 ms frame.
+    expect(faces.lastIndexOf(true) * 40 + 40).toBe(960);
+  });
+
+  it('interrupts at once: only the silent tail follows, the queue is dropped', () => {
     const { voice, sent, events, advance, face } = setup();
     const a = voice.open(48_000);
     voice.push(a.id, samples(2000, true));
@@ -110,7 +148,12 @@ describe('Voice', () => {
     const before = sent.length;
     expect(voice.interrupt()).toEqual({ id: a.id, dropped: 2 });
     advance(500);
-    expect(sent.length).toBe(before);
+    // Three frames of silence on the same timeline, so the receiver's buffer ends quietly.
+    const tail = sent.slice(before);
+    expect(tail.map((p) => p.ts - sent[before - 1]!.ts)).toEqual([960, 1920, 2880]);
+    const heard = peaks(sent);
+    expect(heard.at(-1), 'silent once the encoder is flushed').toBeLessThan(64);
+    expect(heard[before - 1], 'the tone played up to the interrupt').toBeGreaterThan(4000);
     expect(face(1000, 1040)).toEqual([undefined]);
     expect(events.map((e) => e.event)).toEqual(['start', 'interrupted']);
   });
@@ -129,16 +172,16 @@ describe('Voice', () => {
       Int16Array.from({ length: 1440 }, () => 5000),
     ); // 60 ms more
     advance(100);
-    expect(sent).toHaveLength(4);
-    advance(200); // no data: nothing sent, the stream waits
-    expect(sent).toHaveLength(4);
+    expect(sent).toHaveLength(5); // four frames and the first of the silent tail
+    advance(200); // no data: the rest of the tail, then nothing: the stream waits
+    expect(sent).toHaveLength(7);
     voice.push(
       id,
       Int16Array.from({ length: 960 }, () => 5000),
     );
     advance(40);
-    expect(sent).toHaveLength(6);
-    expect(sent[4]!.marker, 'a new talkspurt after the gap').toBe(true);
+    expect(sent).toHaveLength(9);
+    expect(sent[7]!.marker, 'a new talkspurt after the gap').toBe(true);
     voice.end(id);
   });
 });

@@ -20,10 +20,21 @@ const MAX_CATCH_UP = 10;
  * a stream starts with 60 ms, its own jitter buffer against chunks that come late.
  */
 const PREBUFFER_MS = { whole: 1000, streaming: 60 };
+/**
+ * Frames of encoded silence sent after the last frame of audio (the queue drained, an interrupt,
+ * a stream that stalls). Without them the receiver's jitter buffer ends on sound, which its loss
+ * concealment stretches and fades for a few hundred milliseconds, and the encoder keeps the
+ * unsent tail of that sound (its look-ahead) for the first packet of the next utterance: heard as
+ * a blip of the previous voice. Three frames (60 ms) flush the encoder and leave the receiver's
+ * buffer ending in silence (docs/audio.md, "When the voice stops").
+ */
+const TAIL_FRAMES = 3;
 
 export type VoiceSettings = {
   /** Silence after voiced audio before the face returns to idle. */
   silenceMs: number;
+  /** How much later than its audio the face follows it (the receiver's longer audio path). */
+  faceDelayMs: number;
   /** RMS level (16-bit) above which a frame is voiced. */
   voiceThreshold: number;
   /** Utterances queued or playing at once, per session. */
@@ -91,6 +102,9 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
   /** The first packet after a pause carries the RTP marker (start of a talkspurt). */
   #gap = true;
   #playedSomething = false;
+  /** Silent frames still to send after the last frame of audio (TAIL_FRAMES), and at what rate. */
+  #tailLeft = 0;
+  #tailRate: PcmRate = 48_000;
   #lastId = '';
   #closed = false;
   /** Utterances dropped because the session held too much unplayed audio (end() reports it). */
@@ -216,7 +230,9 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
     const head = this.#queue[0];
     const id = head?.id ?? null;
     this.#queue = [];
-    this.#stop();
+    // The timer keeps running for the silent tail (if audio was playing), then stops.
+    this.#playedSomething = false;
+    if (this.#tailLeft === 0) this.#stop();
     this.#speaking = false;
     this.#lastVoicedMs = Number.NEGATIVE_INFINITY;
     // Slots already sent stay voiced in the map; a video frame sent later in its tick (its send
@@ -237,21 +253,24 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
 
   /**
    * The face for the video frame at media time `mediaMs`, shown for `periodMs`: true when voiced
-   * audio plays during that frame, false when audio plays but has been silent for `silenceMs`,
+   * audio plays near that frame, false when audio plays but has been silent for `silenceMs`,
    * undefined when the voice has nothing to say (the application's `setSpeaking` rules then).
-   * Upcoming frames are read from the buffered samples, so the switch lands on the frame where
-   * the voice starts rather than one after it.
+   * "Near" is the frame's period centred on its time, `faceDelayMs` earlier: the speaking loop
+   * starts on the frame nearest to where the voice starts as the viewer hears it, rather than on
+   * the frame whose interval holds it (up to a frame early). Frames not yet sent are read from
+   * the buffered samples, so the switch lands on its frame even with no delay.
    */
   speakingFor(mediaMs: number, periodMs: number): boolean | undefined {
-    const first = Math.ceil(mediaMs / FRAME_MS - 1e-9);
-    const last = Math.ceil((mediaMs + periodMs) / FRAME_MS - 1e-9) - 1;
+    const from = mediaMs - this.#settings.faceDelayMs - periodMs / 2;
+    const first = Math.ceil(from / FRAME_MS - 1e-9);
+    const last = Math.ceil((from + periodMs) / FRAME_MS - 1e-9) - 1;
     for (let slot = first; slot <= last; slot++) {
       if (this.#voicedAt(slot)) {
         this.#speaking = true;
         this.#lastVoicedMs = Math.max(this.#lastVoicedMs, (slot + 1) * FRAME_MS);
       }
     }
-    if (this.#speaking && mediaMs - this.#lastVoicedMs >= this.#settings.silenceMs) {
+    if (this.#speaking && from - this.#lastVoicedMs >= this.#settings.silenceMs) {
       this.#speaking = false;
     }
     return this.#speaking || this.#queue.length > 0 ? this.#speaking : undefined;
@@ -337,6 +356,7 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
     this.#cancelTimer = null;
     this.#nextSlot = -1;
     this.#gap = true;
+    this.#tailLeft = 0;
   }
 
   #schedule() {
@@ -361,17 +381,23 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
       const slot = this.#nextSlot++;
       const frame = this.#take();
       if (!frame) {
+        const waiting = this.#queue.length > 0; // a stream waiting for its next chunk
+        if (!waiting && this.#playedSomething) {
+          this.#playedSomething = false;
+          this.#emit('drained', this.#lastId);
+        }
         this.#voicedSlots.set(slot, false);
+        if (this.#tailLeft > 0) {
+          this.#tailLeft--;
+          this.#sendFrame(slot, silence(this.#tailRate), this.#tailRate, clock.audioBase);
+          continue;
+        }
         this.#gap = true;
-        if (this.#queue.length === 0) {
+        if (!waiting) {
           this.#stop();
-          if (this.#playedSomething) {
-            this.#playedSomething = false;
-            this.#emit('drained', this.#lastId);
-          }
           return;
         }
-        continue; // a stream waiting for data: nothing sent in this slot
+        continue; // nothing sent in this slot
       }
       this.#send(slot, frame.samples, frame.utterance.rate, clock.audioBase);
     }
@@ -379,20 +405,28 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
     this.#schedule();
   }
 
+  /** Sends one frame of an utterance. */
   #send(slot: number, samples: Int16Array, rate: PcmRate, audioBase: number) {
+    this.#voicedSlots.set(slot, isVoiced(samples, this.#settings.voiceThreshold));
+    this.#sendFrame(slot, samples, rate, audioBase);
+    this.#playedSomething = true;
+    this.#tailLeft = TAIL_FRAMES;
+    this.#tailRate = rate;
+    this.audioSeconds += FRAME_MS / 1000;
+  }
+
+  /** Encodes one 20 ms frame and sends it as the audio of slot `slot`. */
+  #sendFrame(slot: number, samples: Int16Array, rate: PcmRate, audioBase: number) {
     let encoder = this.#encoders.get(rate);
     if (!encoder) {
       encoder = new OpusEncoder(rate);
       this.#encoders.set(rate, encoder);
     }
-    this.#voicedSlots.set(slot, isVoiced(samples, this.#settings.voiceThreshold));
     const payload = encoder.encode(samples);
     const timestamp = (audioBase + slot * RTP_STEP) >>> 0;
     this.#sender.sendAudio(payload, this.#sequence, timestamp, this.#gap);
     this.#sequence = (this.#sequence + 1) & 0xffff;
     this.#gap = false;
-    this.#playedSomething = true;
-    this.audioSeconds += FRAME_MS / 1000;
   }
 
   /** Keeps the voiced flags of the last second only. */
@@ -403,6 +437,17 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
       if (slot < keepFrom) this.#voicedSlots.delete(slot);
     }
   }
+}
+
+const silent = new Map<PcmRate, Int16Array>();
+/** 20 ms of silence at `rate` (shared: the encoder only reads it). */
+function silence(rate: PcmRate): Int16Array {
+  let frame = silent.get(rate);
+  if (!frame) {
+    frame = new Int16Array(rate / 50);
+    silent.set(rate, frame);
+  }
+  return frame;
 }
 
 /** Samples an utterance needs before it starts (PREBUFFER_MS). */

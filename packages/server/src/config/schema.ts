@@ -257,6 +257,13 @@ export const ConfigSchema = z
       .object({
         /** Silence after voiced audio before the face returns to idle (shorter pauses do not flap). */
         silenceMs: z.number().int().min(40).max(5000).default(250),
+        /**
+         * How much later than its audio the face follows it, in media time. The receiver plays the
+         * video at once (we ask for no playout delay, for fast switches) and does not hold it back
+         * for the audio, whose jitter buffer and output device add ~60 ms in Chromium
+         * (docs/audio.md, "Lip sync"). 0 for receivers that synchronise audio and video.
+         */
+        faceDelayMs: z.number().int().min(0).max(500).default(60),
         /** Level (dBFS, RMS of a 20 ms frame) above which audio counts as voiced. */
         voiceThresholdDb: z.number().min(-90).max(0).default(-45),
         /** Largest upload of one utterance, in MB; beyond, 413 (the upload is not buffered). */
@@ -275,6 +282,7 @@ export const ConfigSchema = z
       .strict()
       .default({
         silenceMs: 250,
+        faceDelayMs: 60,
         voiceThresholdDb: -45,
         maxUploadMb: 20,
         maxUtteranceSeconds: 300,
