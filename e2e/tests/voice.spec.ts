@@ -89,6 +89,10 @@ test('interrupt() stops the voice and the face at once; speak() says it was inte
   const lastLoud = levels.filter((l) => l.rms > SOUND).at(-1)!.t;
   expect(lastLoud - t, 'interrupt → last sound, ms').toBeLessThan(1000);
   expect(silentSince).toBeGreaterThan(t - 300);
+  // The SDK silenced the received track at once; it plays the next utterance.
+  await speakInPage(page, toneWav(1));
+  await waitForLevel(page, true, 200);
+  expect((await spoken(page)).interrupted).toBe(false);
 });
 
 test('a PCM stream is said over the data channel, as it arrives', async ({ page }) => {

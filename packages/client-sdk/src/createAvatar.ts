@@ -97,10 +97,10 @@ export async function createAvatar(options: AvatarOptions): Promise<Avatar> {
     peer = p;
     speech?.fail(lostError());
     control = createControl(p.dc, p.sessionUrl, p.token, (m) => speech?.event(m));
-    speech = createSpeech(p.dc, p.sessionUrl, p.token, events.emit, control.ask);
+    stream = new MediaStream(p.pc.getReceivers().map((r) => r.track));
+    speech = createSpeech(stream, p.dc, p.sessionUrl, p.token, events.emit, control.ask);
     confirmed = blocked = false;
     watchPeer(p.pc, p.dc, () => lost(p));
-    stream = new MediaStream(p.pc.getReceivers().map((r) => r.track));
     video.srcObject = stream;
     let settled = false;
     const shown = new Promise<void>((resolve) => {

@@ -20,6 +20,7 @@ type Emit = (event: 'speechstart' | 'speechend', speech: SpeechResult) => void;
  * channel), each settled by the server's `speech` events, which the page also hears.
  */
 export function createSpeech(
+  stream: MediaStream,
   dc: RTCDataChannel,
   sessionUrl: string,
   token: TokenSource,
@@ -30,6 +31,17 @@ export function createSpeech(
   /** Utterances the server finished before their 202 was read (a very short clip). */
   const early = new Map<string, SpeechResult>();
   let playing: string | undefined;
+  /**
+   * After an interrupt the browser still holds ~70 ms of the voice (its jitter buffer, the output
+   * device): the received track is silenced here at once and heard again 150 ms after the server
+   * stopped, when that is played out (docs/audio.md, "When the voice stops"). An utterance sent
+   * right after may lose up to its first 60 ms; text to speech starts with more silence.
+   */
+  let hush: ReturnType<typeof setTimeout> | undefined;
+  const silence = (on?: boolean) => {
+    clearTimeout(hush);
+    for (const track of stream.getAudioTracks()) track.enabled = !on;
+  };
 
   /** Kept for a 202 not read yet; bounded, as other clients' utterances are never asked for. */
   const remember = (r: SpeechResult) => {
@@ -99,12 +111,17 @@ export function createSpeech(
     },
     /** Stops the voice and drops the queue: on the data channel, else `DELETE <session>/audio`. */
     async interrupt(): Promise<void> {
-      if (dc.readyState === 'open') return void (await ask({ type: 'interrupt' }));
-      const res = await fetch(sessionPath(sessionUrl, 'audio'), {
-        method: 'DELETE',
-        headers: await headers(token),
-      }).catch(net);
-      if (!res.ok) throw await responseError(res);
+      silence(true);
+      try {
+        if (dc.readyState === 'open') return void (await ask({ type: 'interrupt' }));
+        const res = await fetch(sessionPath(sessionUrl, 'audio'), {
+          method: 'DELETE',
+          headers: await headers(token),
+        }).catch(net);
+        if (!res.ok) throw await responseError(res);
+      } finally {
+        hush = setTimeout(silence, 150);
+      }
     },
     /** A `speech` message from the server: events for the page, settled utterances. */
     event({ event, id }: Record<string, unknown>) {

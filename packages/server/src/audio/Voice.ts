@@ -230,8 +230,12 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
     const head = this.#queue[0];
     const id = head?.id ?? null;
     this.#queue = [];
-    // The timer keeps running for the silent tail (if audio was playing), then stops.
+    // The timer keeps running for the silent tail (if audio was playing), then stops. A fresh
+    // encoder makes that tail silent but for the decoder's ~4 ms overlap: the old one, holding
+    // the voice it was cut in, went on sounding for 19.7 ms of the tail's first frame.
     this.#playedSomething = false;
+    this.#encoders.get(this.#tailRate)?.delete();
+    this.#encoders.delete(this.#tailRate);
     if (this.#tailLeft === 0) this.#stop();
     this.#speaking = false;
     this.#lastVoicedMs = Number.NEGATIVE_INFINITY;
