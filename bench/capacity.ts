@@ -16,6 +16,11 @@
  *     [--workers 1|K|auto] [--server-cores LIST] [--load-cores LIST] [--load-procs 1]
  *     [--runs 1] [--keep-going] [--baseline-steps 2,4,8,12,16,24] [--only avatar|baseline]
  *     [--server-config key=value]... [--server-node-args='--flag ...'] [--prof-dir DIR] [--json FILE]
+ *     [--audio off|silent|speaking]
+ *
+ * `--audio silent`: every viewer's offer receives Opus too (the session has a voice, which sends
+ * nothing while silent); `--audio speaking`: and every session is spoken to all along, PCM
+ * streamed in real time over HTTP (capacityLoad.ts), so each sends 50 Opus packets a second.
  *
  * Environment: AVATAR_* variables reach the avatar server as they reach `avatar-server serve`;
  * `SEND_SLICES=k` sets `sendSlices`; `SERVER_NODE_ARGS='--max-semi-space-size=4'` adds Node flags
@@ -60,6 +65,8 @@ export type CapacityOptions = {
   serverNodeArgs?: string[];
   /** Go on stepping after a failing step (sustained is still the last N before the first failure). */
   keepGoing?: boolean;
+  /** Sessions with a voice track (`silent`), and spoken to all along (`speaking`). */
+  audio?: 'off' | 'silent' | 'speaking';
 };
 
 type Settings = Required<
@@ -184,8 +191,17 @@ function sumReports(reports: Figures[]): Figures {
 }
 
 /** What the streaming receivers' figures fail of a step's requirements (empty: they pass). */
-function receiverFailures(recv: Figures, n: number, expectedFrames: number): string[] {
+function receiverFailures(
+  recv: Figures,
+  n: number,
+  expectedFrames: number,
+  expectedAudio = 0,
+): string[] {
   return [
+    recv.audioPackets < 0.95 * expectedAudio
+      ? `audio packets ${recv.audioPackets}/${expectedAudio}`
+      : '',
+    recv.speakFailed > 0 ? `${recv.speakFailed} utterances failed` : '',
     recv.receivers !== n ? `receivers ${recv.receivers}/${n}` : '',
     recv.receiversWithoutPackets > 0 ? `${recv.receiversWithoutPackets} got nothing` : '',
     recv.missedFrames > 0 ? 'missed frames' : '',
@@ -220,6 +236,7 @@ async function runMode(mode: 'avatar' | 'baseline', steps: number[], s: Settings
   const url = ready!.url as string;
   const applied = (ready!.applied ?? {}) as Record<string, unknown>;
   const churn = mode === 'avatar' && s.churnRate > 0;
+  const audio = mode === 'avatar' && s.audio !== 'off';
   // On a machine without spare cores, several workers are checked for correctness only.
   const correctnessOnly = mode === 'avatar' && place.workers > 1 && !place.separate;
   const results: Figures[] = [];
@@ -230,7 +247,7 @@ async function runMode(mode: 'avatar' | 'baseline', steps: number[], s: Settings
   // WHEP server has no DELETE, and no workers to warm.)
   const prewarm =
     mode === 'avatar'
-      ? await loads[0]!.ask({ cmd: 'open', url, count: place.workers }, 'opened')
+      ? await loads[0]!.ask({ cmd: 'open', url, count: place.workers, audio }, 'opened')
       : { ms: 0, failed: 0, errors: [] };
   if (mode === 'avatar') await loads[0]!.ask({ cmd: 'close' }, 'closed');
   if ((prewarm.failed as number) > 0) {
@@ -266,11 +283,15 @@ async function runMode(mode: 'avatar' | 'baseline', steps: number[], s: Settings
               cmd: 'open',
               url,
               count: Math.floor(add / loads.length) + (i < add % loads.length ? 1 : 0),
+              audio,
             },
             'opened',
           ),
         ),
       );
+      if (mode === 'avatar' && s.audio === 'speaking') {
+        await Promise.all(loads.map((l) => l.ask({ cmd: 'speak' }, 'speaking')));
+      }
       open = opened.reduce((k, o) => k + (o.opened as number), 0);
       const failed = opened.reduce((k, o) => k + (o.failed as number), 0);
       await sleep(s.warmupS);
@@ -292,7 +313,12 @@ async function runMode(mode: 'avatar' | 'baseline', steps: number[], s: Settings
       const measureFailures = [
         failed > 0 ? `${failed} connects failed` : '',
         sessionFailure(m.server, n),
-        ...receiverFailures(m.recv, n, expectedFrames),
+        ...receiverFailures(
+          m.recv,
+          n,
+          expectedFrames,
+          s.audio === 'speaking' ? Math.round(m.elapsedS * 50 * n) : 0,
+        ),
         mode === 'avatar' && !correctnessOnly && !(lateFraction < LATE_LIMIT) ? 'late' : '',
         correctnessOnly && !spread ? `spread ${counts.join('+')}` : '',
       ].filter(Boolean);
@@ -307,6 +333,7 @@ async function runMode(mode: 'avatar' | 'baseline', steps: number[], s: Settings
               rate: s.churnRate,
               durationS: s.churnS,
               streamS: s.churnStreamS,
+              audio,
             },
             'churned',
           ),
@@ -565,6 +592,7 @@ export async function benchCapacity(opts: CapacityOptions = {}) {
       ...(process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ],
     keepGoing: opts.keepGoing ?? false,
+    audio: opts.audio ?? 'off',
   };
   const place = placement(s);
   if (opts.only !== 'avatar') prepareRaw();
@@ -598,6 +626,7 @@ export async function benchCapacity(opts: CapacityOptions = {}) {
     s.loadCores ? `--load-cores ${s.loadCores}` : '',
     s.loadProcs !== 1 ? `--load-procs ${s.loadProcs}` : '',
     s.runs !== 1 ? `--runs ${s.runs}` : '',
+    s.audio !== 'off' ? `--audio ${s.audio}` : '',
     opts.only ? `--only ${opts.only}` : '',
     opts.only !== 'avatar' && opts.baselineSteps
       ? `--baseline-steps ${s.baselineSteps.join(',')}`
@@ -691,6 +720,7 @@ function parseCli(): CapacityOptions & { json: string | undefined } {
       'server-node-args': { type: 'string' },
       json: { type: 'string' },
       'keep-going': { type: 'boolean' },
+      audio: { type: 'string' },
     },
   });
   const number = (flag: string, min: number) => {
@@ -714,6 +744,9 @@ function parseCli(): CapacityOptions & { json: string | undefined } {
   if (values.only && values.only !== 'avatar' && values.only !== 'baseline') {
     throw new Error(`--only ${values.only}: expected avatar or baseline`);
   }
+  if (values.audio && !['off', 'silent', 'speaking'].includes(values.audio)) {
+    throw new Error(`--audio ${values.audio}: expected off, silent or speaking`);
+  }
   const workers = values.workers === 'auto' ? ('auto' as const) : number('workers', 1);
   for (const flag of ['server-cores', 'load-cores'] as const) {
     if (values[flag] !== undefined) cpuList(values[flag]);
@@ -736,6 +769,7 @@ function parseCli(): CapacityOptions & { json: string | undefined } {
   set('loadCores', values['load-cores']);
   set('loadProcs', number('load-procs', 1));
   set('runs', number('runs', 1));
+  set('audio', values.audio as CapacityOptions['audio']);
   const config = serverConfig(values['server-config'] ?? []);
   // `workers` decides the placement too: one setting, whichever way it is given.
   if (config.workers !== undefined) {

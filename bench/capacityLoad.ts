@@ -9,6 +9,11 @@
  * so `report` still describes only the streaming sessions; `churn` replies with the joiners' own
  * figures (time to first packet, failures, deletes).
  *
+ * Audio (`open` with `audio: true`): the receivers' offers also receive Opus, and `speak` makes
+ * each of them stream PCM to its session in real time (`POST <session>/audio`, audio/L16 at
+ * 24 kHz in 100 ms chunks, a voiced tone, as streaming text to speech does) until `close`. Audio
+ * packets are counted apart from the video's.
+ *
  * Decrypting every packet would make this process, not the server, the bottleneck, so each
  * receiver reads the (cleartext) RTP header of every SRTP packet to count packets, frames (marker
  * bit), missing packets (sequence gaps) and missed frames (timestamp gaps), and fully decrypts and
@@ -18,10 +23,23 @@
  */
 
 import { receiverH264, receiverVideoExtensions } from '@avatar-server/testkit';
-import { RTCPeerConnection, SrtpAuthenticationError } from 'werift';
+import { RTCPeerConnection, RTCRtpCodecParameters, SrtpAuthenticationError } from 'werift';
 import { summary } from './stats.js';
 
 const SAMPLE = 32;
+/** The Opus payload type our offers give (werift answers with the offer's). */
+const OPUS_PT = 111;
+/** Streamed PCM: 24 kHz mono, 100 ms chunks of a voiced 220 Hz tone (the same bytes every time). */
+const PCM_RATE = 24_000;
+const CHUNK_MS = 100;
+const TONE = (() => {
+  const samples = (PCM_RATE * CHUNK_MS) / 1000;
+  const b = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) {
+    b.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 220 * i) / PCM_RATE)), i * 2);
+  }
+  return b;
+})();
 const LATE_MS = 10;
 /** Thrown (one shared instance) to make werift drop a packet we counted but did not decrypt. */
 const DROP = new SrtpAuthenticationError('counted, not decrypted (bench sample)');
@@ -36,6 +54,9 @@ type Counters = {
   authenticated: number;
   authFailed: number;
   lateFrames: number;
+  audioPackets: number;
+  /** Streamed utterances the server refused or cut (an HTTP error, a reset). */
+  speakFailed: number;
 };
 
 const zero = (): Counters => ({
@@ -48,6 +69,8 @@ const zero = (): Counters => ({
   authenticated: 0,
   authFailed: 0,
   lateFrames: 0,
+  audioPackets: 0,
+  speakFailed: 0,
 });
 
 class Receiver {
@@ -65,19 +88,30 @@ class Receiver {
   #lastTs = -1;
   #tsUnwrapped = 0;
   #count = 0;
+  #speaking: AbortController | undefined;
 
-  constructor() {
+  constructor(audio = false) {
     this.pc = new RTCPeerConnection({
       iceServers: [],
       iceUseIpv6: false,
       iceAdditionalHostAddresses: ['127.0.0.1'],
       codecs: {
         video: [receiverH264({ nack: false })],
-        audio: [],
+        audio: audio
+          ? [
+              new RTCRtpCodecParameters({
+                mimeType: 'audio/opus',
+                clockRate: 48000,
+                channels: 2,
+                payloadType: OPUS_PT,
+              }),
+            ]
+          : [],
       },
       headerExtensions: { video: receiverVideoExtensions() },
     });
     const { receiver } = this.pc.addTransceiver('video', { direction: 'recvonly' });
+    if (audio) this.pc.addTransceiver('audio', { direction: 'recvonly' });
     // The server's answer lists NACK; werift would then NACK every packet we did not pass on.
     Object.defineProperty(receiver, 'nackEnabled', { get: () => undefined });
   }
@@ -130,8 +164,50 @@ class Receiver {
     this.firstPacketMs = this.#firstPacketAt - posted;
   }
 
+  /**
+   * Streams PCM to the session in real time until `stop`: one long utterance, started again if
+   * the server ends it (its length limit).
+   */
+  speak() {
+    if (!this.location || this.#speaking) return;
+    const controller = new AbortController();
+    this.#speaking = controller;
+    const url = `${this.location}/audio`;
+    const once = async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(TONE);
+          timer = setInterval(() => c.enqueue(TONE), CHUNK_MS);
+        },
+        cancel() {
+          clearInterval(timer);
+        },
+      });
+      controller.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': `audio/L16;rate=${PCM_RATE};channels=1;endianness=little-endian`,
+        },
+        body,
+        duplex: 'half',
+        signal: controller.signal,
+      } as RequestInit);
+      if (res.status !== 202) this.counters.speakFailed++;
+    };
+    void (async () => {
+      while (!controller.signal.aborted) {
+        await once().catch(() => {
+          if (!controller.signal.aborted) this.counters.speakFailed++;
+        });
+      }
+    })();
+  }
+
   /** Ends the session as a player leaving does: WHEP DELETE, then the peer closes. */
   async leave(): Promise<boolean> {
+    this.#speaking?.abort();
     const res = this.location
       ? await fetch(this.location, { method: 'DELETE' }).catch(() => undefined)
       : undefined;
@@ -144,6 +220,10 @@ class Receiver {
   #onPacket(data: Buffer) {
     const c = this.counters;
     if (this.#firstPacketAt === 0) this.#firstPacketAt = performance.now();
+    if ((data[1]! & 0x7f) === OPUS_PT) {
+      c.audioPackets++;
+      return;
+    }
     c.packets++;
     c.bytes += data.length;
     const seq = data.readUInt16BE(2);
@@ -183,7 +263,7 @@ class Receiver {
 
 const receivers: Receiver[] = [];
 
-async function open(url: string, count: number, concurrency: number) {
+async function open(url: string, count: number, concurrency: number, audio = false) {
   const started = performance.now();
   let failed = 0;
   const errors: string[] = [];
@@ -191,7 +271,7 @@ async function open(url: string, count: number, concurrency: number) {
   const worker = async () => {
     while (next < count) {
       next++;
-      const receiver = new Receiver();
+      const receiver = new Receiver(audio);
       try {
         await receiver.connect(url);
         receivers.push(receiver);
@@ -212,7 +292,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Joins one receiver every 1/rate s for `durationS`; each streams `streamS` then leaves. Replies
  * once every joiner has left: time to first packet (POST sent → first SRTP packet), failures.
  */
-async function churn(url: string, rate: number, durationS: number, streamS: number) {
+async function churn(url: string, rate: number, durationS: number, streamS: number, audio = false) {
   const ttfp: number[] = [];
   const post: number[] = [];
   const errors: string[] = [];
@@ -223,7 +303,7 @@ async function churn(url: string, rate: number, durationS: number, streamS: numb
   let framesReceived = 0;
   let withoutFrames = 0;
   const join = async () => {
-    const receiver = new Receiver();
+    const receiver = new Receiver(audio);
     try {
       await receiver.connect(url);
     } catch (err) {
@@ -290,15 +370,19 @@ type Command = {
   rate?: number;
   durationS?: number;
   streamS?: number;
+  audio?: boolean;
 };
 
 process.on('message', async (m: Command) => {
   if (m.cmd === 'open') {
-    process.send!({ type: 'opened', ...(await open(m.url!, m.count!, 4)) });
+    process.send!({ type: 'opened', ...(await open(m.url!, m.count!, 4, m.audio)) });
+  } else if (m.cmd === 'speak') {
+    for (const r of receivers) r.speak();
+    process.send!({ type: 'speaking' });
   } else if (m.cmd === 'churn') {
     process.send!({
       type: 'churned',
-      churn: await churn(m.url!, m.rate!, m.durationS!, m.streamS!),
+      churn: await churn(m.url!, m.rate!, m.durationS!, m.streamS!, m.audio),
     });
   } else if (m.cmd === 'reset') {
     for (const r of receivers) r.resetWindow();
