@@ -177,6 +177,9 @@ class Receiver {
       let timer: NodeJS.Timeout | undefined;
       const body = new ReadableStream<Uint8Array>({
         start(c) {
+          // 200 ms at once, then 100 ms every 100 ms: a cushion against late chunks, as text to
+          // speech that runs faster than real time has.
+          c.enqueue(TONE);
           c.enqueue(TONE);
           timer = setInterval(() => c.enqueue(TONE), CHUNK_MS);
         },

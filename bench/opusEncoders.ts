@@ -5,7 +5,9 @@
  *   (b) opusscript (libopus 1.4 in WebAssembly) in the process, as the media worker does.
  * Each runs STREAMS streams at once for SECONDS; CPU is read from the kernel (/proc) for the
  * children and from process.cpuUsage() for the in-process encoder, and reported as % of one core
- * per stream. Usage: npx tsx bench/opusEncoders.ts [streams=4] [seconds=10]
+ * per stream. Then opusscript again at each encoder complexity of COMPLEXITIES (libopus's default
+ * is 10; lower trades quality for CPU).
+ * Usage: npx tsx bench/opusEncoders.ts [streams=4] [seconds=10] [complexities=10,5,3,0]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,6 +15,9 @@ import OpusScript from 'opusscript';
 
 const STREAMS = Number(process.argv[2] ?? 4);
 const SECONDS = Number(process.argv[3] ?? 10);
+const COMPLEXITIES = (process.argv[4] ?? '10,5,3,0').split(',').map(Number);
+/** libopus's OPUS_SET_COMPLEXITY request. */
+const SET_COMPLEXITY = 4010;
 const FRAME = 960; // 20 ms at 48 kHz
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux). */
 const TICKS_PER_SECOND = 100;
@@ -31,6 +36,10 @@ function frame(n: number): Buffer {
   }
   return out;
 }
+
+/** Five seconds of frames, made once and cycled: the signal's cost stays out of the figures. */
+const FRAMES = Array.from({ length: 250 }, (_, n) => frame(n));
+const frameAt = (n: number) => FRAMES[n % FRAMES.length]!;
 
 /** Calls `each(n)` every 20 ms (drift-corrected) for SECONDS. */
 function paced(each: (n: number) => void): Promise<void> {
@@ -79,7 +88,7 @@ async function ffmpegLibopus(): Promise<{ perStreamPercent: number; bytes: numbe
   }
   const parentBefore = ms();
   await paced((n) => {
-    const pcm = frame(n);
+    const pcm = frameAt(n);
     for (const c of children) c.stdin.write(pcm);
     // Read each child's CPU while it lives (it is gone from /proc after it exits).
     if (n % 25 === 0) for (const c of children) lastCpu.set(c.pid!, cpuOfPid(c.pid!));
@@ -102,16 +111,21 @@ async function ffmpegLibopus(): Promise<{ perStreamPercent: number; bytes: numbe
   };
 }
 
-async function opusscript(): Promise<{ perStreamPercent: number; bytes: number }> {
+async function opusscript(
+  complexity?: number,
+): Promise<{ perStreamPercent: number; bytes: number }> {
   const encoders = Array.from({ length: STREAMS }, () => {
     const e = new OpusScript(48_000, 1, OpusScript.Application.AUDIO);
     e.setBitrate(32_000);
+    if (complexity !== undefined) e.encoderCTL(SET_COMPLEXITY, complexity);
     return e;
   });
+  // Warm up (the WebAssembly compiles on first use; the JIT settles), then measure.
+  for (let n = 0; n < 100; n++) for (const e of encoders) e.encode(frameAt(n), FRAME);
   let bytes = 0;
   const before = ms();
   await paced((n) => {
-    const pcm = frame(n);
+    const pcm = frameAt(n);
     for (const e of encoders) bytes += e.encode(pcm, FRAME).length;
   });
   const cpu = ms() - before;
@@ -123,7 +137,7 @@ async function opusscript(): Promise<{ perStreamPercent: number; bytes: number }
 async function baseline(): Promise<number> {
   const before = ms();
   await paced((n) => {
-    for (let s = 0; s < STREAMS; s++) frame(n);
+    for (let s = 0; s < STREAMS; s++) frameAt(n);
   });
   return ((ms() - before) / STREAMS / (SECONDS * 1000)) * 100;
 }
@@ -131,6 +145,14 @@ async function baseline(): Promise<number> {
 const base = await baseline();
 const a = await ffmpegLibopus();
 const b = await opusscript();
+const byComplexity: Record<string, { cpuPercentOfCorePerStream: number; kbps: number }> = {};
+for (const c of COMPLEXITIES) {
+  const r = await opusscript(c);
+  byComplexity[c] = {
+    cpuPercentOfCorePerStream: Math.round((r.perStreamPercent - base) * 100) / 100,
+    kbps: Math.round(((r.bytes * 8) / 1000 / SECONDS / STREAMS) * 100) / 100,
+  };
+}
 const round = (x: number) => Math.round(x * 100) / 100;
 console.log(
   JSON.stringify(
@@ -146,6 +168,7 @@ console.log(
         cpuPercentOfCorePerStream: round(b.perStreamPercent - base),
         kbps: round((b.bytes * 8) / 1000 / SECONDS / STREAMS),
       },
+      opusscriptByComplexity: byComplexity,
     },
     null,
     2,

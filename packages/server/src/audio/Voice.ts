@@ -29,6 +29,17 @@ const PREBUFFER_MS = { whole: 1000, streaming: 60 };
  * buffer ending in silence (docs/audio.md, "When the voice stops").
  */
 const TAIL_FRAMES = 3;
+/**
+ * How much before their media time a voice sends its audio frames, by voice, in turn. Frame n is
+ * due at n·20 ms: on the video ticks (every 40 ms) and halfway between them, when the session
+ * registry's send slices (0, 10, 20, 30 ms after a tick at 25 fps) send video. Each speaking
+ * session's encode then queued in front of a slice and made its frames late (measured with 20–60
+ * speaking sessions, docs/benchmarks.md, "Audio and sessions per core"). 5 and 15 ms early fall
+ * between slices, half the voices each, and send the voice (the longer path at the receiver) a
+ * little sooner.
+ */
+const SEND_AHEAD_MS = [5, 15];
+let voices = 0;
 
 export type VoiceSettings = {
   /** Silence after voiced audio before the face returns to idle. */
@@ -88,6 +99,7 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
   #clock: VoiceClock;
   #settings: VoiceSettings;
   #time: TimeSource;
+  #ahead = SEND_AHEAD_MS[voices++ % SEND_AHEAD_MS.length]!;
   #queue: Utterance[] = [];
   #encoders = new Map<PcmRate, OpusEncoder>();
   #sequence = randomBytes(2).readUInt16BE();
@@ -366,7 +378,7 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
   #schedule() {
     const clock = this.#clock();
     if (!clock) return;
-    const due = clock.originMs + this.#nextSlot * FRAME_MS;
+    const due = clock.originMs + this.#nextSlot * FRAME_MS - this.#ahead;
     this.#cancelTimer = this.#time.setTimer(() => this.#fire(), due - this.#time.now());
   }
 
@@ -381,7 +393,7 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
       this.#nextSlot += behind;
       this.#gap = true;
     }
-    while (clock.originMs + this.#nextSlot * FRAME_MS <= now) {
+    while (clock.originMs + this.#nextSlot * FRAME_MS - this.#ahead <= now) {
       const slot = this.#nextSlot++;
       const frame = this.#take();
       if (!frame) {

@@ -6,6 +6,14 @@ export type PcmRate = (typeof PCM_RATES)[number];
 
 /** Opus bitrate for one mono voice: transparent for speech, a small share of a video stream. */
 const BITRATE = 32_000;
+/**
+ * libopus's complexity (0–10, default 10): 5, as WebRTC uses on phones, costs about 30 % less CPU
+ * per speaking stream than 10 (docs/benchmarks.md, "Opus encoder"); below 5 libopus's CELT
+ * encoder skips its pitch pre-filter, which voiced speech benefits from.
+ */
+const COMPLEXITY = 5;
+/** libopus's OPUS_SET_COMPLEXITY request (opus_defines.h). */
+const OPUS_SET_COMPLEXITY = 4010;
 
 /**
  * A real Opus encoder (libopus 1.4 compiled to WebAssembly: the `opusscript` package, no native
@@ -25,6 +33,7 @@ export class OpusEncoder {
     this.frameSamples = rate / 50;
     this.#opus = new OpusScript(rate, 1, OpusScript.Application.AUDIO);
     this.#opus.setBitrate(BITRATE);
+    this.#opus.encoderCTL(OPUS_SET_COMPLEXITY, COMPLEXITY);
   }
 
   /** One 20 ms frame of mono samples (exactly `frameSamples`) → one Opus packet. */

@@ -4,6 +4,9 @@ import { PCM_RATES, type PcmRate } from './opusEncoder.js';
 /** Raw 16-bit PCM as it is streamed: its rate and byte order (RFC 2586 L16 is big-endian). */
 export type PcmFormat = { rate: PcmRate; littleEndian: boolean };
 
+/** Typed arrays use the machine's byte order: little-endian on every platform Node supports but a few. */
+const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 const RATE_HELP = `rates ${PCM_RATES.join(', ')}; channels=1`;
 
 /** Checks a rate given by a client (Content-Type parameter, data-channel message). */
@@ -73,10 +76,12 @@ export class PcmReader {
     const bytes = this.#carry ? Buffer.concat([this.#carry, chunk]) : chunk;
     const even = bytes.length & ~1;
     this.#carry = even < bytes.length ? Buffer.from(bytes.subarray(even)) : undefined;
+    // One native copy into the samples' own buffer (then a native byte swap where the order
+    // differs): a JavaScript call per sample cost the HTTP front ~1 % of a core per stream.
     const out = new Int16Array(even / 2);
-    for (let i = 0; i < out.length; i++) {
-      out[i] = this.#littleEndian ? bytes.readInt16LE(i * 2) : bytes.readInt16BE(i * 2);
-    }
+    const view = Buffer.from(out.buffer, out.byteOffset, even);
+    bytes.copy(view, 0, 0, even);
+    if (this.#littleEndian !== LITTLE_ENDIAN_HOST) view.swap16();
     this.samples += out.length;
     return out;
   }

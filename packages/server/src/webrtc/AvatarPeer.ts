@@ -148,6 +148,7 @@ export class AvatarPeer implements ViewerPeer {
   #offeredAudio: RTCRtpTransceiver | undefined;
   /** The direct send path (srtpWriter.ts), made on the first send; null: use werift's sendRtp. */
   #fast: FastPath | null | undefined;
+  #audioFast: FastPath | null | undefined;
 
   /** `sdp` is our answer to a WHEP offer, or our offer for the original API. */
   private constructor(pc: RTCPeerConnection, sender: RTCRtpSender, sdp: string, ice: IceOptions) {
@@ -347,6 +348,15 @@ export class AvatarPeer implements ViewerPeer {
   sendAudio(payload: Buffer, sequenceNumber: number, timestamp: number, marker: boolean) {
     const sender = this.#audioSender;
     if (!sender || !this.ready) return;
+    // The video's direct path: werift's sendRtp cost a speaking session's worker more than the
+    // Opus encode around it (its promises, an NTP time per packet; docs/benchmarks.md).
+    if (this.#audioFast === undefined) {
+      this.#audioFast = createFastPath(sender, undefined, this.#log, this.#sendFailed, false);
+    }
+    if (this.#audioFast) {
+      this.#audioFast.send(payload, sequenceNumber, timestamp, marker);
+      return;
+    }
     const header = new RtpHeader({ sequenceNumber, timestamp, marker });
     sender.sendRtp(new RtpPacket(header, payload)).catch(this.#sendFailed);
   }
@@ -551,13 +561,15 @@ type WeriftSenderInternals = {
  * still sends the RTCP sender reports (we keep its counters current) and parses NACKs; we answer
  * them from our own history, since werift's holds only what passed through its sendRtp. Returns
  * null (use werift's sendRtp) for anything it does not know: another SRTP profile, or a header
- * extension other than mid, abs-send-time and playout-delay (e.g. transport-cc).
+ * extension other than mid, abs-send-time and playout-delay (e.g. transport-cc). `nack: false`
+ * (the Opus track: browsers do not NACK audio) keeps no history.
  */
 function createFastPath(
   sender: RTCRtpSender,
   playoutDelayId: number | undefined,
   log: Logger,
   sendFailed: (err: unknown) => void,
+  nack = true,
 ): FastPath | null {
   const s = sender as unknown as WeriftSenderInternals;
   const context = s.dtlsTransport?.srtp?.localContext;
@@ -602,9 +614,10 @@ function createFastPath(
     logger: log,
   });
   log.debug({ profile: keys.profile, extensions: negotiated.length }, 'direct SRTP send path');
-  const history = new RtpHistory();
+  const history = nack ? new RtpHistory() : undefined;
   const send = iceSend(connection, sendFailed);
   sender.onGenericNack.subscribe((nack) => {
+    if (!history) return;
     let resent = 0;
     for (const seq of nack.lost) {
       const p = history.get(seq);
@@ -620,8 +633,7 @@ function createFastPath(
   return {
     send(payload, sequenceNumber, timestamp, marker) {
       const packet = writer.protect(payload, sequenceNumber, timestamp, marker);
-      const roc = writer.rolloverCounter;
-      history.put(payload, sequenceNumber, timestamp, marker, roc);
+      history?.put(payload, sequenceNumber, timestamp, marker, writer.rolloverCounter);
       send(packet);
       // The counters our sender reports carry (AvatarPeer.#sendReports).
       s.packetCount = (s.packetCount + 1) >>> 0;
