@@ -5,7 +5,10 @@ describe('PcmReader', () => {
   const samples = Int16Array.from({ length: 999 }, (_, i) => ((i * 7919) % 65536) - 32768);
   const encode = (littleEndian: boolean) => {
     const b = Buffer.alloc(samples.length * 2);
-    samples.forEach((v, i) => (littleEndian ? b.writeInt16LE(v, i * 2) : b.writeInt16BE(v, i * 2)));
+    for (const [i, v] of samples.entries()) {
+      if (littleEndian) b.writeInt16LE(v, i * 2);
+      else b.writeInt16BE(v, i * 2);
+    }
     return b;
   };
 
