@@ -5,7 +5,9 @@
  * - utterances of a tone burst with a known onset (300 ms of silence, then 600 ms of tone):
  *   lip sync (first speaking frame presented, rVFC + marker, minus the audio onset heard by an
  *   AudioWorklet on the received track, both on the page clock) and audio latency
- *   (`avatar.speak(blob)` called → onset heard; the 300 ms of lead-in silence are subtracted);
+ *   (`avatar.speak(blob)` called → onset heard; the 300 ms of lead-in silence are subtracted),
+ *   and the same for the clip streamed as PCM on the data channel (`speak(readableStream)`);
+ * - an onset is the start of a sound that lasts (ear.ts `sounds()`), not one loud block;
  * - interrupts during a long tone: `avatar.interrupt()` called → the last block heard above
  *   silence.
  * Method: docs/benchmarks.md, "The voice in Chromium". Run alone: `npx tsx bench/browserVoice.ts`.
@@ -35,6 +37,7 @@ import { summary } from './stats.js';
 const SWITCHES = 60;
 const CONNECTIONS = 10;
 const UTTERANCES = 30;
+const STREAMS = 15;
 const INTERRUPTS = 15;
 /** Silence before the burst in the test clip: its onset is known. */
 const LEAD_MS = 300;
@@ -45,21 +48,40 @@ const asTestPage = (page: Page) => page as any as PageLike;
 
 type Trial = { t0: number; levels: EarLevel[]; frames: ProbeFrame[]; t1?: number };
 
-/** Calls speak() with a WAV (and interrupts after `interruptAfterMs` of sound); what was seen and heard. */
-function trial(page: Page, wav: Buffer, interruptAfterMs?: number): Promise<Trial> {
+/**
+ * Calls speak() with a WAV, or with `pcmRate` a stream of PCM (100 ms chunks, on the data
+ * channel), and interrupts after `interruptAfterMs` of sound; what was seen and heard.
+ */
+function trial(
+  page: Page,
+  audio: Buffer,
+  interruptAfterMs?: number,
+  pcmRate?: number,
+): Promise<Trial> {
   return page.evaluate(
-    async ([b64, after, sound]) => {
+    async ([b64, after, sound, rate]) => {
       type W = typeof window & {
-        avatar: { speak(b: Blob): Promise<unknown>; interrupt(): Promise<void> };
+        avatar: {
+          speak(b: Blob | ReadableStream<Uint8Array>, o?: { rate: number }): Promise<unknown>;
+          interrupt(): Promise<void>;
+        };
         ear: { levels: { t: number; rms: number }[] };
         probe: { frames: { shown: number }[] };
       };
       const w = window as W;
-      const blob = new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], {
-        type: 'audio/wav',
-      });
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const chunk = (rate * 2) / 10;
+      const source = rate
+        ? new ReadableStream<Uint8Array>({
+            start(controller) {
+              for (let i = 0; i < bytes.length; i += chunk)
+                controller.enqueue(bytes.slice(i, i + chunk));
+              controller.close();
+            },
+          })
+        : new Blob([bytes], { type: 'audio/wav' });
       const t0 = performance.now();
-      const done = w.avatar.speak(blob);
+      const done = w.avatar.speak(source, rate ? { rate } : undefined);
       let t1: number | undefined;
       if (after !== null) {
         // Interrupt once the tone has been heard for `after` ms.
@@ -81,7 +103,7 @@ function trial(page: Page, wav: Buffer, interruptAfterMs?: number): Promise<Tria
         frames: w.probe.frames.filter((f) => f.shown >= t0) as never,
       };
     },
-    [wav.toString('base64'), interruptAfterMs ?? null, SOUND] as const,
+    [audio.toString('base64'), interruptAfterMs ?? null, SOUND, pcmRate ?? 0] as const,
   );
 }
 
@@ -190,6 +212,17 @@ export async function benchBrowserVoice() {
       else unobserved++;
       latency.push(onset - t.t0 - LEAD_MS);
     }
+    // The same clip streamed as PCM (24 kHz) on the data channel: speak() → onset heard.
+    const burstPcm = makeAudio(`0.5*sin(2*PI*440*t)*gte(t\\,${LEAD_MS / 1000})`, 0.9, 24_000);
+    const streamLatency: number[] = [];
+    for (let i = 0; i < STREAMS; i++) {
+      await waitForLoop(asTestPage(page), 0);
+      await waitForLevel(asTestPage(page), false, 150);
+      const t = await trial(page, burstPcm, undefined, 24_000);
+      const onset = sounds(t.levels)[0]?.start;
+      if (onset === undefined) missed++;
+      else streamLatency.push(onset - t.t0 - LEAD_MS);
+    }
     for (let i = 0; i < INTERRUPTS; i++) {
       await waitForLoop(asTestPage(page), 0);
       await waitForLevel(asTestPage(page), false, 150);
@@ -211,6 +244,7 @@ export async function benchBrowserVoice() {
       },
       lipSyncMs: { ...summary(lipSync), absP95: summary(lipSync.map(Math.abs)).p95 },
       audioLatencyMs: summary(latency),
+      streamedAudioLatencyMs: summary(streamLatency),
       interruptToSilenceMs: summary(interrupt),
       missedTrials: missed,
       lipSyncTrialsWithUnobservedSwitchFrame: unobserved,

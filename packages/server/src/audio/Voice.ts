@@ -29,17 +29,6 @@ const PREBUFFER_MS = { whole: 1000, streaming: 60 };
  * buffer ending in silence (docs/audio.md, "When the voice stops").
  */
 const TAIL_FRAMES = 3;
-/**
- * How much before their media time a voice sends its audio frames, by voice, in turn. Frame n is
- * due at n·20 ms: on the video ticks (every 40 ms) and halfway between them, when the session
- * registry's send slices (0, 10, 20, 30 ms after a tick at 25 fps) send video. Each speaking
- * session's encode then queued in front of a slice and made its frames late (measured with 20–60
- * speaking sessions, docs/benchmarks.md, "Audio and sessions per core"). 5 and 15 ms early fall
- * between slices, half the voices each, and send the voice (the longer path at the receiver) a
- * little sooner.
- */
-const SEND_AHEAD_MS = [5, 15];
-let voices = 0;
 
 export type VoiceSettings = {
   /** Silence after voiced audio before the face returns to idle. */
@@ -67,8 +56,18 @@ export type VoiceState = {
   audioSeconds: number;
 };
 
-/** The session's media clock as the voice needs it (see Session.mediaClock). */
-export type VoiceClock = () => { originMs: number; audioBase: number } | undefined;
+/**
+ * The session's media clock as the voice needs it (see Session.mediaClock), and how long after
+ * its media time the session sends its video (its send slice, SessionRegistry.sendOffsetMs).
+ * The voice sends each audio frame that much after its media time too: each voice's encode falls
+ * in its own session's slice, where at the bare 20 ms boundaries every speaking session's encode
+ * queued in front of the same video slices and made their frames late (docs/benchmarks.md,
+ * "Audio and sessions per core"); and audio and video reach the viewer equally late against
+ * their timestamps, which leaves a receiver's A/V synchronisation nothing to correct.
+ */
+export type VoiceClock = () =>
+  | { originMs: number; audioBase: number; sendOffsetMs?: number }
+  | undefined;
 
 type Utterance = {
   id: string;
@@ -99,7 +98,6 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
   #clock: VoiceClock;
   #settings: VoiceSettings;
   #time: TimeSource;
-  #ahead = SEND_AHEAD_MS[voices++ % SEND_AHEAD_MS.length]!;
   #queue: Utterance[] = [];
   #encoders = new Map<PcmRate, OpusEncoder>();
   #sequence = randomBytes(2).readUInt16BE();
@@ -302,11 +300,12 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
     return frame ? isVoiced(frame.samples, this.#settings.voiceThreshold) : false;
   }
 
-  /** The slot playback would start at if it started now (the next 20 ms boundary). */
+  /** The slot playback would start at if it started now (the next one not yet due to be sent). */
   #startSlot(): number | undefined {
     const clock = this.#clock();
     if (!clock) return undefined;
-    return Math.max(0, Math.ceil((this.#time.now() - clock.originMs) / FRAME_MS));
+    const origin = clock.originMs + (clock.sendOffsetMs ?? 0);
+    return Math.max(0, Math.ceil((this.#time.now() - origin) / FRAME_MS));
   }
 
   /** The k-th frame from now in the queue, without taking it; null if not received yet. */
@@ -378,7 +377,7 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
   #schedule() {
     const clock = this.#clock();
     if (!clock) return;
-    const due = clock.originMs + this.#nextSlot * FRAME_MS - this.#ahead;
+    const due = clock.originMs + (clock.sendOffsetMs ?? 0) + this.#nextSlot * FRAME_MS;
     this.#cancelTimer = this.#time.setTimer(() => this.#fire(), due - this.#time.now());
   }
 
@@ -387,13 +386,14 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
     const clock = this.#clock();
     if (!clock || this.#closed) return;
     const now = this.#time.now();
-    const behind = Math.floor((now - clock.originMs) / FRAME_MS) - this.#nextSlot;
+    const origin = clock.originMs + (clock.sendOffsetMs ?? 0);
+    const behind = Math.floor((now - origin) / FRAME_MS) - this.#nextSlot;
     if (behind > MAX_CATCH_UP) {
       // A stalled loop: continue at the current slot (the timestamps skip; a gap, not a burst).
       this.#nextSlot += behind;
       this.#gap = true;
     }
-    while (clock.originMs + this.#nextSlot * FRAME_MS - this.#ahead <= now) {
+    while (origin + this.#nextSlot * FRAME_MS <= now) {
       const slot = this.#nextSlot++;
       const frame = this.#take();
       if (!frame) {

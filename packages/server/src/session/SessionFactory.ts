@@ -218,7 +218,15 @@ export class SessionFactory {
 
   /** A voice on the session's media clock; its events go to the page and to the metrics. */
   #voiceFor(session: Session, peer: ViewerPeer): Voice {
-    const voice = new Voice(peer, () => session.mediaClock, this.deps.voice);
+    const { registry } = this.deps;
+    const voice = new Voice(
+      peer,
+      () => {
+        const clock = session.mediaClock;
+        return clock && { ...clock, sendOffsetMs: registry.sendOffsetMs(session) };
+      },
+      this.deps.voice,
+    );
     session.attachVoice(voice);
     voice.on('speech', (event, playedSeconds) => {
       peer.sendControl(JSON.stringify(event));

@@ -165,6 +165,15 @@ export class SessionRegistry {
     return session;
   }
 
+  /**
+   * How long after a tick the session's frames go out (its slice's offset): its voice sends on the
+   * same phase (audio/Voice.ts), so audio and video reach the viewer equally late against their
+   * timestamps, and each voice's encode lands in its own slice.
+   */
+  sendOffsetMs(session: Session): number {
+    return (this.#sliceOf.get(session) ?? 0) * this.#sliceOffsetMs;
+  }
+
   add(session: Session) {
     this.#sessions.set(session.id, session);
     let smallest = 0;
