@@ -115,7 +115,30 @@ describe('a slimmed peer (webrtc/releaseAfterConnect.ts)', () => {
     expect(line.dtlsHandshakes).toBe(1);
     // SRTP and SRTCP keys and salts (local and remote), the DTLS record keys: each got its own copy.
     expect(line.keys).toBeGreaterThan(8);
+    // One socket per local address (here the interface address and 127.0.0.1): all but the
+    // nominated pair's are closed.
+    // (The answer lists them in each bundled section.)
+    const candidates = new Set(peer.answer.match(/^a=candidate:.*$/gm)).size;
+    expect(candidates).toBeGreaterThan(0);
+    expect(line.iceSocketsClosed).toBe(candidates - 1);
   });
+
+  it('still answers consent checks and sends its own on the one socket it kept (RFC 7675)', async () => {
+    // The viewer's nominated pair: its consent requests answered by the peer, and the peer's
+    // consent requests received (werift sends one every 4–6 s from each side).
+    const pair = (
+      viewer.iceTransports[0] as unknown as {
+        connection: { nominated: { responsesReceived: number; requestsReceived: number } };
+      }
+    ).connection.nominated;
+    const answered = pair.responsesReceived;
+    const asked = pair.requestsReceived;
+    await waitFor(() => pair.responsesReceived > answered && pair.requestsReceived > asked, {
+      what: 'a consent check each way after the slimming',
+      timeoutMs: 15_000,
+    });
+    expect(viewer.iceConnectionState).toBe('connected');
+  }, 20_000);
 
   it('keeps streaming, in order', async () => {
     const before = received.length;

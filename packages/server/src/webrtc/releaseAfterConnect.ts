@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RTCPeerConnection } from 'werift';
+import { releaseIce } from './releaseIce.js';
 import { unpoolKeys } from './unpoolKeys.js';
 
 /**
@@ -22,6 +23,8 @@ import { unpoolKeys } from './unpoolKeys.js';
  *   new contexts). The small Buffers among them are slices of Node's 8 KB pool, so each also
  *   pinned a whole slab.
  * - **Pooled key slices** (unpoolKeys.ts): the keys that stay get allocations of their own.
+ * - **ICE** (releaseIce.ts): the sockets, candidates and pairs besides the nominated pair's, and
+ *   the pooled Buffer each consent request pinned.
  */
 export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
   let done = false;
@@ -30,8 +33,12 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
     done = true;
     const released = LEVERS.has('dtls') ? releaseDtlsHandshakes(pc) : 0;
     const keys = LEVERS.has('keys') ? unpoolKeys(pc) : 0;
+    const iceSockets = LEVERS.has('ice') ? releaseIce(pc) : 0;
     const events = LEVERS.has('events') ? slimEvents(pc) : 0;
-    log().debug({ events, dtlsHandshakes: released, keys }, 'peer slimmed after connecting');
+    log().debug(
+      { events, dtlsHandshakes: released, keys, iceSocketsClosed: iceSockets },
+      'peer slimmed after connecting',
+    );
   });
   if (!LEVERS.has('events')) return;
   // A data channel the client opens later brings its own Events.
@@ -44,10 +51,10 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
 
 /**
  * Which releases run: all by default. `AVATAR_SERVER_SLIM_PEERS` (a comma list of `events`,
- * `dtls`, `keys`, or `none`) exists for `bench/sessionMemory.ts`, to measure each one alone.
+ * `dtls`, `keys`, `ice`, or `none`) exists for `bench/sessionMemory.ts`, to measure each alone.
  */
 const LEVERS = new Set(
-  (process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls,keys').split(',').map((s) => s.trim()),
+  (process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls,keys,ice').split(',').map((s) => s.trim()),
 );
 
 type WeriftEvent = {
