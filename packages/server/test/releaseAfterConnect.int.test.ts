@@ -47,6 +47,8 @@ let receiverRtcp = 0;
 /** The sequence number the viewer drops the first time it arrives, so it NACKs it. */
 let dropOnce: number | undefined;
 let dropped = 0;
+/** Our host candidates (one socket each), as the answer listed them. */
+let localCandidates = 0;
 
 beforeAll(async () => {
   viewer = new RTCPeerConnection({
@@ -72,6 +74,8 @@ beforeAll(async () => {
     (text, reply) => reply(`echo ${text}`),
     () => 'hello',
   );
+  // (The answer lists them in each bundled section.)
+  localCandidates = new Set(peer.answer.match(/^a=candidate:.*$/gm)).size;
   await viewer.setRemoteDescription({ type: 'answer', sdp: peer.answer });
 
   // One small packet per 20 ms, as the session's sender would (each a whole picture).
@@ -117,10 +121,24 @@ describe('a slimmed peer (webrtc/releaseAfterConnect.ts)', () => {
     expect(line.keys).toBeGreaterThan(8);
     // One socket per local address (here the interface address and 127.0.0.1): all but the
     // nominated pair's are closed.
-    // (The answer lists them in each bundled section.)
-    const candidates = new Set(peer.answer.match(/^a=candidate:.*$/gm)).size;
-    expect(candidates).toBeGreaterThan(0);
-    expect(line.iceSocketsClosed).toBe(candidates - 1);
+    expect(localCandidates).toBeGreaterThan(0);
+    expect(line.iceSocketsClosed).toBe(localCandidates - 1);
+    // werift's parsed descriptions, and our answer's text.
+    expect(line.sdp).toBe(true);
+    expect(() => peer.answer).toThrow(/released once the peer is connected/);
+  });
+
+  it('keeps the offer’s ICE ufrag, and takes a candidate trickled after connecting', async () => {
+    const offered = /^a=ice-ufrag:(\S+)/m.exec(viewer.localDescription!.sdp)![1];
+    expect(peer.remoteIceUfrag).toBe(offered);
+    const before = received.length;
+    await peer.addRemoteCandidates([
+      { candidate: 'candidate:1 1 udp 2122260223 192.0.2.7 50000 typ host', sdpMid: '0' },
+    ]);
+    expect(lines.some((l) => l.msg === 'trickled candidates after connecting: not needed')).toBe(
+      true,
+    );
+    await waitFor(() => received.length >= before + 10, { what: 'streaming to go on' });
   });
 
   it('still answers consent checks and sends its own on the one socket it kept (RFC 7675)', async () => {

@@ -25,6 +25,7 @@ import { unpoolKeys } from './unpoolKeys.js';
  * - **Pooled key slices** (unpoolKeys.ts): the keys that stay get allocations of their own.
  * - **ICE** (releaseIce.ts): the sockets, candidates and pairs besides the nominated pair's, and
  *   the pooled Buffer each consent request pinned.
+ * - **The SDP** (`releaseSdp`): the parsed local and remote descriptions and their text.
  */
 export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
   let done = false;
@@ -34,9 +35,10 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
     const released = LEVERS.has('dtls') ? releaseDtlsHandshakes(pc) : 0;
     const keys = LEVERS.has('keys') ? unpoolKeys(pc) : 0;
     const iceSockets = LEVERS.has('ice') ? releaseIce(pc) : 0;
+    const sdp = LEVERS.has('sdp') ? releaseSdp(pc) : false;
     const events = LEVERS.has('events') ? slimEvents(pc) : 0;
     log().debug(
-      { events, dtlsHandshakes: released, keys, iceSocketsClosed: iceSockets },
+      { events, dtlsHandshakes: released, keys, iceSocketsClosed: iceSockets, sdp },
       'peer slimmed after connecting',
     );
   });
@@ -51,10 +53,12 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
 
 /**
  * Which releases run: all by default. `AVATAR_SERVER_SLIM_PEERS` (a comma list of `events`,
- * `dtls`, `keys`, `ice`, or `none`) exists for `bench/sessionMemory.ts`, to measure each alone.
+ * `dtls`, `keys`, `ice`, `sdp`, or `none`) exists for `bench/sessionMemory.ts`, to measure each alone.
  */
 const LEVERS = new Set(
-  (process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls,keys,ice').split(',').map((s) => s.trim()),
+  (process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls,keys,ice,sdp')
+    .split(',')
+    .map((s) => s.trim()),
 );
 
 type WeriftEvent = {
@@ -319,6 +323,34 @@ export function releaseDtlsHandshakes(pc: RTCPeerConnection): number {
   }
   return released;
 }
+
+/**
+ * Drops werift's parsed local and remote descriptions (and the SDP text cached with each) once
+ * negotiation is over; returns whether it did. Nothing reads them again on our peers: werift
+ * reads them to negotiate (createOffer/createAnswer, setLocal/RemoteDescription), to file a
+ * trickled candidate under its section (`addIceCandidate`) and to create a transport for a new
+ * section, and our peers do none of these once connected: one negotiation, no ICE restart
+ * (refused before werift), and AvatarPeer keeps the remote ufrag and ignores candidates trickled
+ * after connecting. The transceivers, codecs and transports negotiated from them stay.
+ * `pc.localDescription` and `pc.remoteDescription` are null from then on.
+ */
+export function releaseSdp(pc: RTCPeerConnection): boolean {
+  const sdp = (pc as unknown as { sdpManager?: SdpManagerInternals }).sdpManager;
+  if (!sdp || pc.signalingState !== 'stable') return false;
+  if (sdp.pendingLocalDescription || sdp.pendingRemoteDescription) return false;
+  if (!sdp.currentLocalDescription || !sdp.currentRemoteDescription) return false;
+  sdp.currentLocalDescription = undefined;
+  sdp.currentRemoteDescription = undefined;
+  return true;
+}
+
+/** werift's SDPManager (0.25.2): the descriptions it keeps. */
+type SdpManagerInternals = {
+  currentLocalDescription?: object;
+  currentRemoteDescription?: object;
+  pendingLocalDescription?: object;
+  pendingRemoteDescription?: object;
+};
 
 /** What werift's `subscribe` and `queuingSubscribe` return: removal from `stack` by id. */
 function subscription(event: WeriftEvent, id: number) {
