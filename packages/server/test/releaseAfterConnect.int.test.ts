@@ -49,6 +49,8 @@ let dropOnce: number | undefined;
 let dropped = 0;
 /** Our host candidates (one socket each), as the answer listed them. */
 let localCandidates = 0;
+/** Sender reports from the peer, as the viewer decrypted them (the peer's SRTCP). */
+let senderReports = 0;
 
 beforeAll(async () => {
   viewer = new RTCPeerConnection({
@@ -60,6 +62,9 @@ beforeAll(async () => {
   });
   const video = viewer.addTransceiver('video', { direction: 'recvonly' });
   video.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => received.push(rtp)));
+  video.receiver.onRtcp.subscribe((rtcp) => {
+    if (rtcp.type === 200) senderReports++;
+  });
   control = viewer.createDataChannel('control');
   control.onMessage.subscribe((m) => replies.push(String(m)));
   await viewer.setLocalDescription(await viewer.createOffer());
@@ -91,6 +96,8 @@ beforeAll(async () => {
   }, 20);
 
   await waitFor(() => peer.ready && received.length > 0, { what: 'the first packet' });
+  // Our sender reports (AvatarPeer.#sendReports), about one a second, through werift's SRTCP.
+  peer.setMediaClock({ originEpochMs: Date.now(), videoBase: 0, audioBase: 0 });
   // The viewer's SRTP session: drop one chosen packet the first time it arrives.
   const transport = video.receiver.dtlsTransport as unknown as {
     srtp: { decrypt(data: Buffer): Buffer };
@@ -126,6 +133,9 @@ describe('a slimmed peer (webrtc/releaseAfterConnect.ts)', () => {
     // werift's parsed descriptions, and our answer's text.
     expect(line.sdp).toBe(true);
     expect(() => peer.answer).toThrow(/released once the peer is connected/);
+    // SRTCP's local and remote contexts now use SRTP's keys and ciphers.
+    expect(line.srtcpContexts).toBe(2);
+    expect(line.strings).toBeGreaterThan(100);
   });
 
   it('keeps the offer’s ICE ufrag, and takes a candidate trickled after connecting', async () => {
@@ -182,6 +192,11 @@ describe('a slimmed peer (webrtc/releaseAfterConnect.ts)', () => {
     await viewer.getTransceivers()[0]!.receiver.sendRtcpPLI(ssrc);
     await waitFor(() => keyframeRequests > before, { what: 'the PLI to reach the peer' });
     await waitFor(() => receiverRtcp > 0, { what: 'a receiver report', timeoutMs: 10_000 });
+  });
+
+  it('sends sender reports the viewer decrypts (SRTCP on the shared context)', async () => {
+    const before = senderReports;
+    await waitFor(() => senderReports > before, { what: 'a sender report', timeoutMs: 10_000 });
   });
 
   it('carries data-channel messages both ways', async () => {

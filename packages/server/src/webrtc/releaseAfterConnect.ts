@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RTCPeerConnection } from 'werift';
+import { internStrings, walkable } from './internStrings.js';
 import { releaseIce } from './releaseIce.js';
 import { unpoolKeys } from './unpoolKeys.js';
 
@@ -26,6 +27,9 @@ import { unpoolKeys } from './unpoolKeys.js';
  * - **ICE** (releaseIce.ts): the sockets, candidates and pairs besides the nominated pair's, and
  *   the pooled Buffer each consent request pinned.
  * - **The SDP** (`releaseSdp`): the parsed local and remote descriptions and their text.
+ * - **SRTCP's copy of the SRTP keys** (`shareSrtpContexts`): one cipher and one set of keys per
+ *   direction instead of two.
+ * - **Strings** (internStrings.ts): ids built by concatenation and slices pinning the offer.
  */
 export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
   let done = false;
@@ -36,9 +40,20 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
     const keys = LEVERS.has('keys') ? unpoolKeys(pc) : 0;
     const iceSockets = LEVERS.has('ice') ? releaseIce(pc) : 0;
     const sdp = LEVERS.has('sdp') ? releaseSdp(pc) : false;
+    const srtcpContexts = LEVERS.has('srtp') ? shareSrtpContexts(pc) : 0;
     const events = LEVERS.has('events') ? slimEvents(pc) : 0;
+    // Last: the strings of everything above that stays.
+    const strings = LEVERS.has('strings') ? internStrings(pc) : 0;
     log().debug(
-      { events, dtlsHandshakes: released, keys, iceSocketsClosed: iceSockets, sdp },
+      {
+        events,
+        dtlsHandshakes: released,
+        keys,
+        iceSocketsClosed: iceSockets,
+        sdp,
+        srtcpContexts,
+        strings,
+      },
       'peer slimmed after connecting',
     );
   });
@@ -53,10 +68,10 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
 
 /**
  * Which releases run: all by default. `AVATAR_SERVER_SLIM_PEERS` (a comma list of `events`,
- * `dtls`, `keys`, `ice`, `sdp`, or `none`) exists for `bench/sessionMemory.ts`, to measure each alone.
+ * `dtls`, `keys`, `ice`, `sdp`, `srtp`, `strings`, or `none`) exists for `bench/sessionMemory.ts`, to measure each alone.
  */
 const LEVERS = new Set(
-  (process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls,keys,ice,sdp')
+  (process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls,keys,ice,sdp,srtp,strings')
     .split(',')
     .map((s) => s.trim()),
 );
@@ -269,10 +284,7 @@ export function slimEvents(root: object): number {
 
 /** Objects directly held by `value` that may hold werift objects; not Node's own machinery. */
 function* childrenOf(value: object): Generator<object> {
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Promise) return;
-  const name = (value as { constructor?: { name?: string } }).constructor?.name;
-  // Sockets, timers and abort signals hold Node internals, not werift state.
-  if (name === 'Socket' || name === 'Timeout' || name === 'AbortController') return;
+  if (!walkable(value)) return;
   const values: Iterable<unknown> =
     value instanceof Map || value instanceof Set
       ? value.values()
@@ -351,6 +363,64 @@ type SdpManagerInternals = {
   pendingLocalDescription?: object;
   pendingRemoteDescription?: object;
 };
+
+/** The key fields of a werift SRTP context (0.25.2), the same in its SRTP and SRTCP sessions. */
+const SRTP_KEY_FIELDS = [
+  'masterKey',
+  'masterSalt',
+  'srtpSessionKey',
+  'srtpSessionSalt',
+  'srtpSessionAuthTag',
+  'srtcpSessionKey',
+  'srtcpSessionSalt',
+  'srtcpSessionAuthTag',
+] as const;
+type SrtpContextInternals = Record<(typeof SRTP_KEY_FIELDS)[number], unknown> & {
+  cipher?: object;
+  srtpSessionAuth?: unknown;
+  srtcpSessionAuth?: unknown;
+};
+
+/**
+ * werift builds a transport's SRTP and SRTCP sessions from the same keys, and each of their
+ * local and remote contexts derives every session key (SRTP's and SRTCP's) and builds its own
+ * cipher (for AES-GCM, three writers with reusable Buffers: ≈ 2 KB) and two HMACs. An SRTP
+ * context only uses the SRTP half of its state and an SRTCP context only the SRTCP half (their
+ * counters are separate fields: `srtpSSRCStates`, `srtcpSSRCStates`), and a cipher keeps no state
+ * between calls (each call makes its Node cipher from the keys), so the SRTCP context takes the
+ * SRTP context's keys and cipher. The HMACs made at construction are never used (werift's
+ * `generateSrtpAuthTag` and its CTR cipher make a new one per packet). Only contexts whose keys
+ * are byte-for-byte equal and whose ciphers are of one class are touched. Returns how many
+ * SRTCP contexts now share.
+ */
+export function shareSrtpContexts(pc: RTCPeerConnection): number {
+  let shared = 0;
+  for (const transport of pc.dtlsTransports) {
+    const t = transport as unknown as {
+      srtp?: Partial<Record<'localContext' | 'remoteContext', SrtpContextInternals>>;
+      srtcp?: Partial<Record<'localContext' | 'remoteContext', SrtpContextInternals>>;
+    };
+    for (const side of ['localContext', 'remoteContext'] as const) {
+      const srtp = t.srtp?.[side];
+      const srtcp = t.srtcp?.[side];
+      if (!srtp?.cipher || !srtcp?.cipher || srtp === srtcp) continue;
+      if (srtp.cipher.constructor !== srtcp.cipher.constructor) continue;
+      const same = SRTP_KEY_FIELDS.every((f) => {
+        const a = srtp[f];
+        const b = srtcp[f];
+        return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+      });
+      if (!same) continue;
+      for (const f of SRTP_KEY_FIELDS) srtcp[f] = srtp[f];
+      srtcp.cipher = srtp.cipher;
+      srtp.srtcpSessionAuth = undefined;
+      srtcp.srtcpSessionAuth = undefined;
+      srtcp.srtpSessionAuth = undefined;
+      shared++;
+    }
+  }
+  return shared;
+}
 
 /** What werift's `subscribe` and `queuingSubscribe` return: removal from `stack` by id. */
 function subscription(event: WeriftEvent, id: number) {
