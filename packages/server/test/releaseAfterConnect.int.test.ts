@@ -228,10 +228,15 @@ describe('slimEvents', () => {
       length: number;
     };
     const event = new WeriftEvent();
+    const other = new WeriftEvent();
     const original = event.execute;
-    expect(slimEvents({ event })).toBe(1);
+    expect(slimEvents({ event, other })).toBe(2);
     expect(event.execute).not.toBe(original);
     expect(slimEvents({ event })).toBe(0); // already slim
+    // Never subscribed: both share one empty subscriber list, until the first subscription.
+    type Lists = { event: { stack: unknown[] } };
+    expect((event as unknown as Lists).event).toBe((other as unknown as Lists).event);
+    const seenByOther: unknown[] = [];
     const seen: unknown[] = [];
     const sub = event.subscribe((v) => seen.push(v));
     event.once((v) => seen.push(`once ${v}`));
@@ -240,6 +245,12 @@ describe('slimEvents', () => {
     event.execute(2);
     expect(seen).toEqual([1, 'once 1', 2]);
     expect(await promised).toEqual([1]);
+    // The other Event's list stayed empty and shared; its own subscription works.
+    expect((other as unknown as Lists).event.stack).toHaveLength(0);
+    other.subscribe((v) => seenByOther.push(v));
+    other.execute('x');
+    expect(seenByOther).toEqual(['x']);
+    expect(seen).toEqual([1, 'once 1', 2]);
     sub.unSubscribe();
     event.execute(3);
     expect(seen).toEqual([1, 'once 1', 2]);

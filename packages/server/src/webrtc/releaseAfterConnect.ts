@@ -14,7 +14,7 @@ import { unpoolKeys } from './unpoolKeys.js';
  *   DTLS socket, transports, sender, receiver, data channel…) is built with ten arrow-function
  *   class fields, ten closures of its own (~0.7 KB) though they all do the same thing. Each is
  *   replaced by one shared function that reads `this`, so an Event keeps only its subscriber
- *   list. werift always calls them as methods (`event.execute(…)`, `event.subscribe(…)`) and never
+ *   list (or, if nobody ever subscribed, one shared empty list). werift always calls them as methods (`event.execute(…)`, `event.subscribe(…)`) and never
  *   detaches them (its `returnTrigger`/`returnListener` getters are unused), and neither do we.
  *   Only an Event whose shape and method sources are exactly werift 0.25.2's is touched.
  * - **DTLS handshake state.** Once DTLS is connected, werift keeps every handshake message
@@ -103,6 +103,23 @@ type Subscriber = {
   error?: (e: unknown) => void;
 };
 
+/**
+ * The subscriber lists of every slimmed Event nobody has subscribed to yet (about half of a
+ * peer's: negotiation, codec-preference, gathering and stats Events of a peer that negotiates
+ * once): one frozen object for all, replaced by lists of its own on the first subscription.
+ */
+const NEVER_SUBSCRIBED: WeriftEvent['event'] = Object.freeze({
+  stack: Object.freeze([]) as unknown as Subscriber[],
+  promiseStack: Object.freeze([]) as unknown as Subscriber[],
+  eventId: 0,
+});
+
+/** The Event's own subscriber lists (made on its first subscription). */
+function ownLists(event: WeriftEvent) {
+  if (event.event === NEVER_SUBSCRIBED) event.event = { stack: [], promiseStack: [], eventId: 0 };
+  return event.event;
+}
+
 /** The same behaviour as werift's per-instance arrow functions, written once with `this`. */
 const shared = {
   onerror(_e: unknown) {},
@@ -140,9 +157,10 @@ const shared = {
     complete?: Subscriber['complete'],
     error?: Subscriber['error'],
   ) {
-    const id = this.event.eventId;
-    this.event.stack.push({ execute, id, complete, error });
-    this.event.eventId++;
+    const lists = ownLists(this);
+    const id = lists.eventId;
+    lists.stack.push({ execute, id, complete, error });
+    lists.eventId++;
     return subscription(this, id);
   },
   queuingSubscribe(
@@ -152,9 +170,10 @@ const shared = {
     error?: Subscriber['error'],
   ) {
     if (this.ended) throw new Error('event completed');
-    const id = this.event.eventId;
-    this.event.promiseStack.push({ execute, id, complete, error });
-    this.event.eventId++;
+    const lists = ownLists(this);
+    const id = lists.eventId;
+    lists.promiseStack.push({ execute, id, complete, error });
+    lists.eventId++;
     // As in werift: its unSubscribe filters `stack`, not `promiseStack`.
     return subscription(this, id);
   },
@@ -273,6 +292,10 @@ export function slimEvents(root: object): number {
           event.onerror = shared.onerror;
         }
         slimmed++;
+      }
+      const lists = value.event;
+      if (lists.eventId === 0 && lists.stack.length === 0 && lists.promiseStack.length === 0) {
+        value.event = NEVER_SUBSCRIBED;
       }
       for (const s of value.event.stack) stack.push(s);
       continue;
@@ -425,6 +448,7 @@ export function shareSrtpContexts(pc: RTCPeerConnection): number {
 /** What werift's `subscribe` and `queuingSubscribe` return: removal from `stack` by id. */
 function subscription(event: WeriftEvent, id: number) {
   const unSubscribe = () => {
+    if (event.event === NEVER_SUBSCRIBED) return;
     event.event.stack = event.event.stack.filter((item) => item.id !== id && item);
   };
   const disposer = (list: Array<() => void>) => {
