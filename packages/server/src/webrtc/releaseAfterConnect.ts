@@ -36,6 +36,7 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
   pc.connectionStateChange.subscribe((state) => {
     if (state !== 'connected' || done) return;
     done = true;
+    const started = performance.now();
     const released = LEVERS.has('dtls') ? releaseDtlsHandshakes(pc) : 0;
     const keys = LEVERS.has('keys') ? unpoolKeys(pc) : 0;
     const iceSockets = LEVERS.has('ice') ? releaseIce(pc) : 0;
@@ -53,6 +54,7 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
         sdp,
         srtcpContexts,
         strings,
+        ms: Math.round((performance.now() - started) * 100) / 100,
       },
       'peer slimmed after connecting',
     );
