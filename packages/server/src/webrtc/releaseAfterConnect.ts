@@ -24,8 +24,8 @@ import { unpoolKeys } from './unpoolKeys.js';
  *   new contexts). The small Buffers among them are slices of Node's 8 KB pool, so each also
  *   pinned a whole slab.
  * - **Pooled key slices** (unpoolKeys.ts): the keys that stay get allocations of their own.
- * - **ICE** (releaseIce.ts): the sockets, candidates and pairs besides the nominated pair's, and
- *   the pooled Buffer each consent request pinned.
+ * - **ICE** (releaseIce.ts): the pooled Buffer each consent request pinned, and the pairs'
+ *   unbounded record of incoming checks.
  * - **The SDP** (`releaseSdp`): the parsed local and remote descriptions and their text.
  * - **SRTCP's copy of the SRTP keys** (`shareSrtpContexts`): one cipher and one set of keys per
  *   direction instead of two.
@@ -39,7 +39,7 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
     const started = performance.now();
     const released = LEVERS.has('dtls') ? releaseDtlsHandshakes(pc) : 0;
     const keys = LEVERS.has('keys') ? unpoolKeys(pc) : 0;
-    const iceSockets = LEVERS.has('ice') ? releaseIce(pc) : 0;
+    const icePairs = LEVERS.has('ice') ? releaseIce(pc) : 0;
     const sdp = LEVERS.has('sdp') ? releaseSdp(pc) : false;
     const srtcpContexts = LEVERS.has('srtp') ? shareSrtpContexts(pc) : 0;
     const events = LEVERS.has('events') ? slimEvents(pc) : 0;
@@ -50,7 +50,7 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
         events,
         dtlsHandshakes: released,
         keys,
-        iceSocketsClosed: iceSockets,
+        icePairs,
         sdp,
         srtcpContexts,
         strings,
