@@ -21,7 +21,7 @@ type Pair = {
     request(message: unknown, addr: unknown, key: Buffer, options: object): Promise<unknown>;
   };
   noteIncomingRequest(id: string): boolean;
-  requestTransactionIds: Set<string>;
+  requestTransactionIds: { size: number };
 };
 type Internals = {
   protocols: unknown[];
@@ -73,7 +73,7 @@ describe('releaseIceConnection', () => {
     releaseIceConnection(controlled);
     const pair = (controlled as unknown as Internals).nominated;
     for (let i = 0; i < 100; i++) expect(pair.noteIncomingRequest(`id ${i}`)).toBe(false);
-    expect(pair.requestTransactionIds.size).toBe(16);
+    expect(pair.requestTransactionIds.size).toBe(4);
     expect(pair.noteIncomingRequest('id 99')).toBe(true);
   });
 });

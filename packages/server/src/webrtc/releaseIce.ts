@@ -15,7 +15,7 @@ import { unpoolBelow } from './unpoolKeys.js';
  * - **The pairs' record of every incoming check.** Each pair keeps the transaction id of every
  *   STUN request it receives (`requestTransactionIds`, a Set that is never pruned) only to count
  *   retransmissions for its stats; a browser's consent checks (one every 2.5–5 s) grow it for the
- *   session's life (≈ 60 bytes each, ≈ 80 KB an hour). Each pair gets a Set of the last 16.
+ *   session's life (≈ 60 bytes each, ≈ 80 KB an hour). Each pair keeps the last 4.
  *
  * Kept on purpose: the sockets of the other local addresses (werift binds one per address, here
  * the interface address and 127.0.0.1) with their candidates and pairs. werift sends on the pair
@@ -43,7 +43,7 @@ export function releaseIceConnection(iceConnection: object): number | undefined 
   let bounded = 0;
   for (const pair of connection.checkList) {
     const ids = pair.requestTransactionIds;
-    if (ids instanceof Set && !(ids instanceof RecentIds)) {
+    if (ids instanceof Set) {
       pair.requestTransactionIds = new RecentIds(ids);
       bounded++;
     }
@@ -55,7 +55,10 @@ export function releaseIceConnection(iceConnection: object): number | undefined 
 /** werift's ICE `Connection` (0.25.2), the fields this reads and writes. */
 type ConnectionInternals = {
   nominated?: { protocol: ProtocolInternals };
-  checkList: Array<{ protocol: ProtocolInternals; requestTransactionIds?: Set<string> }>;
+  checkList: Array<{
+    protocol: ProtocolInternals;
+    requestTransactionIds?: Set<string> | RecentIds;
+  }>;
 };
 type ProtocolInternals = {
   request: (message: object, ...rest: unknown[]) => Promise<unknown>;
@@ -77,18 +80,25 @@ function unpoolConsentRequests(protocol: ProtocolInternals) {
 }
 
 /**
- * The Set werift's `CandidatePair.noteIncomingRequest` uses (`has`, `add`), holding only the last
- * 16 ids: a retransmitted request arrives within seconds of its original.
+ * What werift's `CandidatePair.noteIncomingRequest` uses of its Set (`has`, `add`), holding only
+ * the last 4 ids in an array: the only use is its `retransmissionsReceived` stat, and a
+ * retransmitted request arrives before many new ones (a Set of 16 was ≈ 1 KB per pair).
  */
-class RecentIds extends Set<string> {
-  static readonly KEEP = 16;
+class RecentIds {
+  static readonly KEEP = 4;
+  #ids: string[] = [];
   constructor(ids: Iterable<string>) {
-    super();
     for (const id of ids) this.add(id);
   }
-  override add(id: string) {
-    super.add(id);
-    if (this.size > RecentIds.KEEP) this.delete(this.values().next().value!);
+  get size() {
+    return this.#ids.length;
+  }
+  has(id: string) {
+    return this.#ids.includes(id);
+  }
+  add(id: string) {
+    if (this.#ids.length === RecentIds.KEEP) this.#ids.shift();
+    this.#ids.push(id);
     return this;
   }
 }
