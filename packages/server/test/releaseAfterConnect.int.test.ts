@@ -47,6 +47,8 @@ let receiverRtcp = 0;
 /** The sequence number the viewer drops the first time it arrives, so it NACKs it. */
 let dropOnce: number | undefined;
 let dropped = 0;
+/** Our host candidates (one socket each), as the answer listed them. */
+let localCandidates = 0;
 /** Sender reports from the peer, as the viewer decrypted them (the peer's SRTCP). */
 let senderReports = 0;
 
@@ -77,6 +79,8 @@ beforeAll(async () => {
     (text, reply) => reply(`echo ${text}`),
     () => 'hello',
   );
+  // (The answer lists them in each bundled section.)
+  localCandidates = new Set(peer.answer.match(/^a=candidate:.*$/gm)).size;
   await viewer.setRemoteDescription({ type: 'answer', sdp: peer.answer });
 
   // One small packet per 20 ms, as the session's sender would (each a whole picture).
@@ -147,7 +151,18 @@ describe('a slimmed peer (webrtc/releaseAfterConnect.ts)', () => {
     await waitFor(() => received.length >= before + 10, { what: 'streaming to go on' });
   });
 
-  it('still answers consent checks and sends its own (RFC 7675)', async () => {
+  it('closes the sockets the viewer stopped checking (all but the nominated pair’s)', async () => {
+    // werift's viewer checks no other pair once nominated: they are quiet after 6 s.
+    await waitFor(() => lines.some((l) => l.msg === 'unused ICE sockets closed'), {
+      what: 'the unused sockets to be closed',
+      timeoutMs: 15_000,
+    });
+    expect(localCandidates).toBeGreaterThan(1);
+    const line = lines.find((l) => l.msg === 'unused ICE sockets closed')!;
+    expect(line.closed).toBe(localCandidates - 1);
+  }, 20_000);
+
+  it('still answers consent checks and sends its own on the socket it kept (RFC 7675)', async () => {
     // The viewer's nominated pair: its consent requests answered by the peer, and the peer's
     // consent requests received (werift sends one every 4–6 s from each side).
     const pair = (

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RTCPeerConnection } from 'werift';
 import { internStrings, walkable } from './internStrings.js';
-import { releaseIce } from './releaseIce.js';
+import { closeQuietSockets, releaseIce } from './releaseIce.js';
 import { unpoolKeys } from './unpoolKeys.js';
 
 /**
@@ -24,8 +24,9 @@ import { unpoolKeys } from './unpoolKeys.js';
  *   new contexts). The small Buffers among them are slices of Node's 8 KB pool, so each also
  *   pinned a whole slab.
  * - **Pooled key slices** (unpoolKeys.ts): the keys that stay get allocations of their own.
- * - **ICE** (releaseIce.ts): the pooled Buffer each consent request pinned, and the pairs'
- *   unbounded record of incoming checks.
+ * - **ICE** (releaseIce.ts): the pooled Buffer each consent request pinned, the pairs' unbounded
+ *   record of incoming checks, and (once the viewer has stopped checking them) the sockets
+ *   besides the nominated pair's.
  * - **The SDP** (`releaseSdp`): the parsed local and remote descriptions and their text.
  * - **SRTCP's copy of the SRTP keys** (`shareSrtpContexts`): one cipher and one set of keys per
  *   direction instead of two.
@@ -40,6 +41,13 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
     const released = LEVERS.has('dtls') ? releaseDtlsHandshakes(pc) : 0;
     const keys = LEVERS.has('keys') ? unpoolKeys(pc) : 0;
     const icePairs = LEVERS.has('ice') ? releaseIce(pc) : 0;
+    if (LEVERS.has('ice')) {
+      for (const transport of pc.iceTransports) {
+        closeQuietSockets((transport as unknown as { connection: object }).connection, (n) =>
+          log().debug({ closed: n }, 'unused ICE sockets closed'),
+        );
+      }
+    }
     const sdp = LEVERS.has('sdp') ? releaseSdp(pc) : false;
     const srtcpContexts = LEVERS.has('srtp') ? shareSrtpContexts(pc) : 0;
     const events = LEVERS.has('events') ? slimEvents(pc) : 0;

@@ -17,12 +17,15 @@ import { unpoolBelow } from './unpoolKeys.js';
  *   retransmissions for its stats; a browser's consent checks (one every 2.5–5 s) grow it for the
  *   session's life (≈ 60 bytes each, ≈ 80 KB an hour). Each pair keeps the last 4.
  *
- * Kept on purpose: the sockets of the other local addresses (werift binds one per address, here
- * the interface address and 127.0.0.1) with their candidates and pairs. werift sends on the pair
- * it nominated first and never changes it, but a browser (the controlling agent) may later select
- * another pair for what it sends, through another of our sockets; werift receives on every socket,
- * so that works, and a closed socket would drop the browser's SCTP and RTCP until it noticed
- * (seconds). Closing them saved ≈ 3 KB per session (docs/benchmarks.md, "Memory per session").
+ * - **Sockets the viewer no longer uses** (`closeQuietSockets`): werift binds one UDP socket per
+ *   local address (here the interface address and 127.0.0.1) and keeps them all, with their
+ *   candidates and pairs. werift sends on the pair it nominated first and never changes it, but a
+ *   browser (the controlling agent) may later select another pair for what it sends, through
+ *   another of our sockets, and werift receives on every socket: closing one at once could drop
+ *   the browser's SCTP and RTCP. A browser only selects a pair it keeps checking (a writable
+ *   one: libwebrtc checks those at least every 2.5 s), so a socket whose pairs received no check
+ *   for `QUIET_SOCKET_MS` is one the browser has given up: it is then closed (werift's own
+ *   `StunProtocol.close`) and its candidate and pairs forgotten. ≈ 4 KB per session.
  *
  * Returns how many pairs now keep a bounded record, or undefined if `pc` has no nominated pair.
  */
@@ -52,15 +55,71 @@ export function releaseIceConnection(iceConnection: object): number | undefined 
   return bounded;
 }
 
+/** How long a socket's pairs must receive no check before it is closed (see above). */
+export const QUIET_SOCKET_MS = 6_000;
+
+/**
+ * Closes, once quiet for `quietMs`, each socket of `iceConnection` other than the nominated
+ * pair's; checks again every `quietMs` (up to `tries` times) while some still hear checks.
+ * `done` gets how many it closed. Stops if the connection closes or its nomination changes.
+ */
+export function closeQuietSockets(
+  iceConnection: object,
+  done: (closed: number) => void,
+  { quietMs = QUIET_SOCKET_MS, tries = 10 } = {},
+) {
+  const connection = iceConnection as ConnectionInternals;
+  const kept = connection.nominated?.protocol;
+  if (!kept || !Array.isArray(connection.protocols)) return;
+  /** Checks received so far through `protocol`, by its pairs. */
+  const heard = (protocol: ProtocolInternals) =>
+    connection.checkList.reduce(
+      (sum, pair) => (pair.protocol === protocol ? sum + (pair.requestsReceived ?? 0) : sum),
+      0,
+    );
+  const watched = new Map(connection.protocols.filter((p) => p !== kept).map((p) => [p, heard(p)]));
+  if (watched.size === 0) return;
+  let closed = 0;
+  let left = tries;
+  const check = () => {
+    if (connection.state === 'closed' || connection.nominated?.protocol !== kept) return;
+    for (const [protocol, count] of watched) {
+      const now = heard(protocol);
+      if (now !== count) {
+        watched.set(protocol, now);
+        continue;
+      }
+      watched.delete(protocol);
+      // werift's close: cancels its transactions, closes the socket, completes its Events.
+      protocol.close?.().catch(() => {});
+      connection.protocols = connection.protocols.filter((p) => p !== protocol);
+      connection.localCandidates = connection.localCandidates.filter(
+        (c) => c !== protocol.localCandidate,
+      );
+      connection.checkList = connection.checkList.filter((pair) => pair.protocol !== protocol);
+      closed++;
+    }
+    if (watched.size > 0 && --left > 0) setTimeout(check, quietMs).unref();
+    else done(closed);
+  };
+  setTimeout(check, quietMs).unref();
+}
+
 /** werift's ICE `Connection` (0.25.2), the fields this reads and writes. */
 type ConnectionInternals = {
+  state: string;
   nominated?: { protocol: ProtocolInternals };
+  protocols: ProtocolInternals[];
+  localCandidates: unknown[];
   checkList: Array<{
     protocol: ProtocolInternals;
     requestTransactionIds?: Set<string> | RecentIds;
+    requestsReceived?: number;
   }>;
 };
 type ProtocolInternals = {
+  localCandidate?: unknown;
+  close?: () => Promise<void>;
   request: (message: object, ...rest: unknown[]) => Promise<unknown>;
 };
 
