@@ -14,9 +14,10 @@ import { unpoolKeys } from './unpoolKeys.js';
  *   DTLS socket, transports, sender, receiver, data channel…) is built with ten arrow-function
  *   class fields, ten closures of its own (~0.7 KB) though they all do the same thing. Each is
  *   replaced by one shared function that reads `this`, so an Event keeps only its subscriber
- *   list (or, if nobody ever subscribed, one shared empty list). werift always calls them as methods (`event.execute(…)`, `event.subscribe(…)`) and never
- *   detaches them (its `returnTrigger`/`returnListener` getters are unused), and neither do we.
- *   Only an Event whose shape and method sources are exactly werift 0.25.2's is touched.
+ *   list (or, if nobody ever subscribed, one shared empty list). werift always calls them as
+ *   methods (`event.execute(…)`, `event.subscribe(…)`) and never detaches them (its
+ *   `returnTrigger`/`returnListener` getters are unused), and neither do we. Only an Event whose
+ *   shape and method sources are exactly werift 0.25.2's is touched.
  * - **DTLS handshake state.** Once DTLS is connected, werift keeps every handshake message
  *   (`handshakeCache`, the last flight, the flight objects, the hello extensions), the ECDH key
  *   pairs and its own parsed copy of the process's private key and certificate; none is read
