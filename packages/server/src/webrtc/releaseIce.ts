@@ -16,7 +16,6 @@ import { unpoolBelow } from './unpoolKeys.js';
  *   STUN request it receives (`requestTransactionIds`, a Set that is never pruned) only to count
  *   retransmissions for its stats; a browser's consent checks (one every 2.5–5 s) grow it for the
  *   session's life (≈ 60 bytes each, ≈ 80 KB an hour). Each pair keeps the last 4.
- *
  * - **Sockets the viewer no longer uses** (`closeQuietSockets`): werift binds one UDP socket per
  *   local address (here the interface address and 127.0.0.1) and keeps them all, with their
  *   candidates and pairs. werift sends on the pair it nominated first and never changes it, but a
@@ -25,7 +24,7 @@ import { unpoolBelow } from './unpoolKeys.js';
  *   the browser's SCTP and RTCP. A browser only selects a pair it keeps checking (a writable
  *   one: libwebrtc checks those at least every 2.5 s), so a socket whose pairs received no check
  *   for `QUIET_SOCKET_MS` is one the browser has given up: it is then closed (werift's own
- *   `StunProtocol.close`) and its candidate and pairs forgotten. ≈ 4 KB per session.
+ *   `StunProtocol.close`) and its candidate and pairs forgotten. ≈ 3 KB per session.
  *
  * Returns how many pairs now keep a bounded record, or undefined if `pc` has no nominated pair.
  */
