@@ -10,8 +10,8 @@
  * session is therefore not reported in that mode (run once without `--snapshots` for it).
  *
  * Run: npx tsx bench/sessionMemory.ts [--steps 10,110] [--settle 8] [--snapshots bench-out]
- *   `AVATAR_SERVER_SLIM_PEERS=none` (or a list of `events`, `dtls`, `keys`) measures without (or
- *   with some of) the releases of webrtc/releaseAfterConnect.ts.
+ *   `AVATAR_SERVER_SLIM_PEERS=none` (or a list of `events`, `dtls`, `keys`, `ice`, `sdp`, `srtp`,
+ *   `strings`) measures without (or with some of) the releases of webrtc/releaseAfterConnect.ts.
  */
 import { fork } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -202,7 +202,7 @@ console.log(
   JSON.stringify(
     {
       label,
-      slimPeers: process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls,keys (default)',
+      slimPeers: process.env.AVATAR_SERVER_SLIM_PEERS ?? 'all (default)',
       steps: results.map((s) => ({
         sessions: s.sessions,
         rssMB: mb(s.rss),

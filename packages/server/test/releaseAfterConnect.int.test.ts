@@ -47,6 +47,10 @@ let receiverRtcp = 0;
 /** The sequence number the viewer drops the first time it arrives, so it NACKs it. */
 let dropOnce: number | undefined;
 let dropped = 0;
+/** Our host candidates (one socket each), as the answer listed them. */
+let localCandidates = 0;
+/** Sender reports from the peer, as the viewer decrypted them (the peer's SRTCP). */
+let senderReports = 0;
 
 beforeAll(async () => {
   viewer = new RTCPeerConnection({
@@ -58,6 +62,9 @@ beforeAll(async () => {
   });
   const video = viewer.addTransceiver('video', { direction: 'recvonly' });
   video.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => received.push(rtp)));
+  video.receiver.onRtcp.subscribe((rtcp) => {
+    if (rtcp.type === 200) senderReports++;
+  });
   control = viewer.createDataChannel('control');
   control.onMessage.subscribe((m) => replies.push(String(m)));
   await viewer.setLocalDescription(await viewer.createOffer());
@@ -72,6 +79,8 @@ beforeAll(async () => {
     (text, reply) => reply(`echo ${text}`),
     () => 'hello',
   );
+  // (The answer lists them in each bundled section.)
+  localCandidates = new Set(peer.answer.match(/^a=candidate:.*$/gm)).size;
   await viewer.setRemoteDescription({ type: 'answer', sdp: peer.answer });
 
   // One small packet per 20 ms, as the session's sender would (each a whole picture).
@@ -87,6 +96,8 @@ beforeAll(async () => {
   }, 20);
 
   await waitFor(() => peer.ready && received.length > 0, { what: 'the first packet' });
+  // Our sender reports (AvatarPeer.#sendReports), about one a second, through werift's SRTCP.
+  peer.setMediaClock({ originEpochMs: Date.now(), videoBase: 0, audioBase: 0 });
   // The viewer's SRTP session: drop one chosen packet the first time it arrives.
   const transport = video.receiver.dtlsTransport as unknown as {
     srtp: { decrypt(data: Buffer): Buffer };
@@ -115,7 +126,58 @@ describe('a slimmed peer (webrtc/releaseAfterConnect.ts)', () => {
     expect(line.dtlsHandshakes).toBe(1);
     // SRTP and SRTCP keys and salts (local and remote), the DTLS record keys: each got its own copy.
     expect(line.keys).toBeGreaterThan(8);
+    // One socket per local address (here the interface address and 127.0.0.1): all but the
+    // nominated pair's are closed.
+    // Every pair's record of incoming checks is bounded (releaseIce.ts).
+    expect(line.icePairs).toBeGreaterThanOrEqual(1);
+    // werift's parsed descriptions, and our answer's text.
+    expect(line.sdp).toBe(true);
+    expect(() => peer.answer).toThrow(/released once the peer is connected/);
+    // SRTCP's local and remote contexts now use SRTP's keys and ciphers.
+    expect(line.srtcpContexts).toBe(2);
+    expect(line.strings).toBeGreaterThan(100);
   });
+
+  it('keeps the offer’s ICE ufrag, and takes a candidate trickled after connecting', async () => {
+    const offered = /^a=ice-ufrag:(\S+)/m.exec(viewer.localDescription!.sdp)![1];
+    expect(peer.remoteIceUfrag).toBe(offered);
+    const before = received.length;
+    await peer.addRemoteCandidates([
+      { candidate: 'candidate:1 1 udp 2122260223 192.0.2.7 50000 typ host', sdpMid: '0' },
+    ]);
+    expect(lines.some((l) => l.msg === 'trickled candidates after connecting: not needed')).toBe(
+      true,
+    );
+    await waitFor(() => received.length >= before + 10, { what: 'streaming to go on' });
+  });
+
+  it('closes the sockets the viewer stopped checking (all but the nominated pair’s)', async () => {
+    // werift's viewer checks no other pair once nominated: they are quiet after 6 s.
+    await waitFor(() => lines.some((l) => l.msg === 'unused ICE sockets closed'), {
+      what: 'the unused sockets to be closed',
+      timeoutMs: 15_000,
+    });
+    expect(localCandidates).toBeGreaterThan(1);
+    const line = lines.find((l) => l.msg === 'unused ICE sockets closed')!;
+    expect(line.closed).toBe(localCandidates - 1);
+  }, 20_000);
+
+  it('still answers consent checks and sends its own on the socket it kept (RFC 7675)', async () => {
+    // The viewer's nominated pair: its consent requests answered by the peer, and the peer's
+    // consent requests received (werift sends one every 4–6 s from each side).
+    const pair = (
+      viewer.iceTransports[0] as unknown as {
+        connection: { nominated: { responsesReceived: number; requestsReceived: number } };
+      }
+    ).connection.nominated;
+    const answered = pair.responsesReceived;
+    const asked = pair.requestsReceived;
+    await waitFor(() => pair.responsesReceived > answered && pair.requestsReceived > asked, {
+      what: 'a consent check each way after the slimming',
+      timeoutMs: 15_000,
+    });
+    expect(viewer.iceConnectionState).toBe('connected');
+  }, 20_000);
 
   it('keeps streaming, in order', async () => {
     const before = received.length;
@@ -141,6 +203,11 @@ describe('a slimmed peer (webrtc/releaseAfterConnect.ts)', () => {
     await viewer.getTransceivers()[0]!.receiver.sendRtcpPLI(ssrc);
     await waitFor(() => keyframeRequests > before, { what: 'the PLI to reach the peer' });
     await waitFor(() => receiverRtcp > 0, { what: 'a receiver report', timeoutMs: 10_000 });
+  });
+
+  it('sends sender reports the viewer decrypts (SRTCP on the shared context)', async () => {
+    const before = senderReports;
+    await waitFor(() => senderReports > before, { what: 'a sender report', timeoutMs: 10_000 });
   });
 
   it('carries data-channel messages both ways', async () => {
@@ -172,10 +239,15 @@ describe('slimEvents', () => {
       length: number;
     };
     const event = new WeriftEvent();
+    const other = new WeriftEvent();
     const original = event.execute;
-    expect(slimEvents({ event })).toBe(1);
+    expect(slimEvents({ event, other })).toBe(2);
     expect(event.execute).not.toBe(original);
     expect(slimEvents({ event })).toBe(0); // already slim
+    // Never subscribed: both share one empty subscriber list, until the first subscription.
+    type Lists = { event: { stack: unknown[] } };
+    expect((event as unknown as Lists).event).toBe((other as unknown as Lists).event);
+    const seenByOther: unknown[] = [];
     const seen: unknown[] = [];
     const sub = event.subscribe((v) => seen.push(v));
     event.once((v) => seen.push(`once ${v}`));
@@ -184,6 +256,12 @@ describe('slimEvents', () => {
     event.execute(2);
     expect(seen).toEqual([1, 'once 1', 2]);
     expect(await promised).toEqual([1]);
+    // The other Event's list stayed empty and shared; its own subscription works.
+    expect((other as unknown as Lists).event.stack).toHaveLength(0);
+    other.subscribe((v) => seenByOther.push(v));
+    other.execute('x');
+    expect(seenByOther).toEqual(['x']);
+    expect(seen).toEqual([1, 'once 1', 2]);
     sub.unSubscribe();
     event.execute(3);
     expect(seen).toEqual([1, 'once 1', 2]);

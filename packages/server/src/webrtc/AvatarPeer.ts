@@ -121,7 +121,12 @@ function createPeerConnection(ice: IceOptions, audio = false) {
 export type { ControlHandler, PeerState } from '../session/viewerPeer.js';
 
 export class AvatarPeer implements ViewerPeer {
-  readonly answer: string;
+  /** Our SDP until the connection is up: only its creator reads it, then it is dropped (memory). */
+  #sdp: string | undefined;
+  /** The ICE ufrag of the client's SDP (offer or answer): kept, the SDP itself is not. */
+  #remoteUfrag: string | undefined;
+  /** The connection was up once: werift has nominated its pair, later candidates change nothing. */
+  #connectedOnce = false;
   /** Debug lines on what werift decided (states, dropped candidates, failed sends); see forSession. */
   #log: Logger = mediaLogger('webrtc');
   /** Sends that failed (socket gone, werift closed): the first is logged, the rest counted. */
@@ -154,7 +159,17 @@ export class AvatarPeer implements ViewerPeer {
   private constructor(pc: RTCPeerConnection, sender: RTCRtpSender, sdp: string, ice: IceOptions) {
     this.#pc = pc;
     this.#sender = sender;
-    this.answer = ice.publicIp ? announcePublicIp(sdp, ice.publicIp) : sdp;
+    this.#sdp = ice.publicIp ? announcePublicIp(sdp, ice.publicIp) : sdp;
+  }
+
+  /**
+   * Our answer to a WHEP offer (or our offer, see `offer`). Read by whoever made the peer, before
+   * the client can connect; released once connected (docs/werift.md, "Memory: what a connected
+   * peer releases"), after which reading it is a programming error.
+   */
+  get answer(): string {
+    if (this.#sdp === undefined) throw new Error('the SDP is released once the peer is connected');
+    return this.#sdp;
   }
 
   /** The session this peer sends for: its log lines carry the session id from now on. */
@@ -220,6 +235,7 @@ export class AvatarPeer implements ViewerPeer {
         );
       }
       const peer = new AvatarPeer(pc, transceiver.sender, addRtcpMuxOnly(local.sdp), ice);
+      peer.#remoteUfrag = iceUfrag(offer);
       if (audioTransceiver?.sender.codec) peer.#audioSender = audioTransceiver.sender;
       peer.#negotiated(transceiver);
       return peer;
@@ -280,6 +296,7 @@ export class AvatarPeer implements ViewerPeer {
       );
     }
     this.#answered = true;
+    this.#remoteUfrag = iceUfrag(sdp);
     keepEarlyDtls(this.#pc);
     if (this.#offeredAudio?.sender.codec && /^m=audio [1-9]/m.test(sdp)) {
       this.#audioSender = this.#offeredAudio.sender;
@@ -299,6 +316,10 @@ export class AvatarPeer implements ViewerPeer {
     )?.id;
     this.#pc.connectionStateChange.subscribe((state) => {
       this.#lost = state === 'disconnected' || state === 'failed' || state === 'closed';
+      if (state === 'connected') {
+        this.#connectedOnce = true;
+        this.#sdp = undefined;
+      }
     });
     slimPeer(this.#pc, () => this.#log);
     // Why a viewer never connected or dropped: ICE (addresses, consent) or DTLS (keys).
@@ -440,11 +461,22 @@ export class AvatarPeer implements ViewerPeer {
 
   /** The ICE username fragment of the offer, to tell a trickle PATCH from an ICE restart. */
   get remoteIceUfrag(): string | undefined {
-    return /^a=ice-ufrag:(\S+)/m.exec(this.#pc.remoteDescription?.sdp ?? '')?.[1];
+    return this.#remoteUfrag;
   }
 
-  /** Adds candidates the client trickles after its offer (WHEP PATCH, RFC 8840). */
+  /**
+   * Adds candidates the client trickles after its offer (WHEP PATCH, RFC 8840). Once connected,
+   * werift has nominated its pair and checks no new one (and has released the parsed SDP it
+   * would file them under: releaseAfterConnect.ts), so a late candidate is accepted and dropped.
+   */
   async addRemoteCandidates(candidates: RemoteCandidate[]) {
+    if (this.#connectedOnce) {
+      this.#log.debug(
+        { candidates: candidates.length },
+        'trickled candidates after connecting: not needed',
+      );
+      return;
+    }
     for (const c of candidates) {
       // A candidate werift cannot use is dropped without an error to the client, as WHEP asks.
       await this.#pc
@@ -526,6 +558,9 @@ export class AvatarPeer implements ViewerPeer {
     });
   }
 }
+
+/** The `a=ice-ufrag` of an SDP (the session-level one, or the first section's). */
+const iceUfrag = (sdp: string) => /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
 
 /** A peer connection that fails to close was already torn down; nothing else to do. */
 const closeFailed = (err: Error) =>

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RTCPeerConnection } from 'werift';
+import { internStrings, walkable } from './internStrings.js';
+import { closeQuietSockets, releaseIce } from './releaseIce.js';
 import { unpoolKeys } from './unpoolKeys.js';
 
 /**
@@ -12,9 +14,10 @@ import { unpoolKeys } from './unpoolKeys.js';
  *   DTLS socket, transports, sender, receiver, data channel…) is built with ten arrow-function
  *   class fields, ten closures of its own (~0.7 KB) though they all do the same thing. Each is
  *   replaced by one shared function that reads `this`, so an Event keeps only its subscriber
- *   list. werift always calls them as methods (`event.execute(…)`, `event.subscribe(…)`) and never
- *   detaches them (its `returnTrigger`/`returnListener` getters are unused), and neither do we.
- *   Only an Event whose shape and method sources are exactly werift 0.25.2's is touched.
+ *   list (or, if nobody ever subscribed, one shared empty list). werift always calls them as
+ *   methods (`event.execute(…)`, `event.subscribe(…)`) and never detaches them (its
+ *   `returnTrigger`/`returnListener` getters are unused), and neither do we. Only an Event whose
+ *   shape and method sources are exactly werift 0.25.2's is touched.
  * - **DTLS handshake state.** Once DTLS is connected, werift keeps every handshake message
  *   (`handshakeCache`, the last flight, the flight objects, the hello extensions), the ECDH key
  *   pairs and its own parsed copy of the process's private key and certificate; none is read
@@ -22,16 +25,48 @@ import { unpoolKeys } from './unpoolKeys.js';
  *   new contexts). The small Buffers among them are slices of Node's 8 KB pool, so each also
  *   pinned a whole slab.
  * - **Pooled key slices** (unpoolKeys.ts): the keys that stay get allocations of their own.
+ * - **ICE** (releaseIce.ts): the pooled Buffer each consent request pinned, the pairs' unbounded
+ *   record of incoming checks, and (once the viewer has stopped checking them) the sockets
+ *   besides the nominated pair's.
+ * - **The SDP** (`releaseSdp`): the parsed local and remote descriptions and their text.
+ * - **SRTCP's copy of the SRTP keys** (`shareSrtpContexts`): one cipher and one set of keys per
+ *   direction instead of two.
+ * - **Strings** (internStrings.ts): ids built by concatenation and slices pinning the offer.
  */
 export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
   let done = false;
   pc.connectionStateChange.subscribe((state) => {
     if (state !== 'connected' || done) return;
     done = true;
+    const started = performance.now();
     const released = LEVERS.has('dtls') ? releaseDtlsHandshakes(pc) : 0;
     const keys = LEVERS.has('keys') ? unpoolKeys(pc) : 0;
+    const icePairs = LEVERS.has('ice') ? releaseIce(pc) : 0;
+    if (LEVERS.has('ice')) {
+      for (const transport of pc.iceTransports) {
+        closeQuietSockets((transport as unknown as { connection: object }).connection, (n) =>
+          log().debug({ closed: n }, 'unused ICE sockets closed'),
+        );
+      }
+    }
+    const sdp = LEVERS.has('sdp') ? releaseSdp(pc) : false;
+    const srtcpContexts = LEVERS.has('srtp') ? shareSrtpContexts(pc) : 0;
     const events = LEVERS.has('events') ? slimEvents(pc) : 0;
-    log().debug({ events, dtlsHandshakes: released, keys }, 'peer slimmed after connecting');
+    // Last: the strings of everything above that stays.
+    const strings = LEVERS.has('strings') ? internStrings(pc) : 0;
+    log().debug(
+      {
+        events,
+        dtlsHandshakes: released,
+        keys,
+        icePairs,
+        sdp,
+        srtcpContexts,
+        strings,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+      },
+      'peer slimmed after connecting',
+    );
   });
   if (!LEVERS.has('events')) return;
   // A data channel the client opens later brings its own Events.
@@ -44,10 +79,12 @@ export function slimPeer(pc: RTCPeerConnection, log: () => Logger) {
 
 /**
  * Which releases run: all by default. `AVATAR_SERVER_SLIM_PEERS` (a comma list of `events`,
- * `dtls`, `keys`, or `none`) exists for `bench/sessionMemory.ts`, to measure each one alone.
+ * `dtls`, `keys`, `ice`, `sdp`, `srtp`, `strings`, or `none`) exists for `bench/sessionMemory.ts`, to measure each alone.
  */
 const LEVERS = new Set(
-  (process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls,keys').split(',').map((s) => s.trim()),
+  (process.env.AVATAR_SERVER_SLIM_PEERS ?? 'events,dtls,keys,ice,sdp,srtp,strings')
+    .split(',')
+    .map((s) => s.trim()),
 );
 
 type WeriftEvent = {
@@ -76,6 +113,23 @@ type Subscriber = {
   complete?: () => void;
   error?: (e: unknown) => void;
 };
+
+/**
+ * The subscriber lists of every slimmed Event nobody has subscribed to yet (about half of a
+ * peer's: negotiation, codec-preference, gathering and stats Events of a peer that negotiates
+ * once): one frozen object for all, replaced by lists of its own on the first subscription.
+ */
+const NEVER_SUBSCRIBED: WeriftEvent['event'] = Object.freeze({
+  stack: Object.freeze([]) as unknown as Subscriber[],
+  promiseStack: Object.freeze([]) as unknown as Subscriber[],
+  eventId: 0,
+});
+
+/** The Event's own subscriber lists (made on its first subscription). */
+function ownLists(event: WeriftEvent) {
+  if (event.event === NEVER_SUBSCRIBED) event.event = { stack: [], promiseStack: [], eventId: 0 };
+  return event.event;
+}
 
 /** The same behaviour as werift's per-instance arrow functions, written once with `this`. */
 const shared = {
@@ -114,9 +168,10 @@ const shared = {
     complete?: Subscriber['complete'],
     error?: Subscriber['error'],
   ) {
-    const id = this.event.eventId;
-    this.event.stack.push({ execute, id, complete, error });
-    this.event.eventId++;
+    const lists = ownLists(this);
+    const id = lists.eventId;
+    lists.stack.push({ execute, id, complete, error });
+    lists.eventId++;
     return subscription(this, id);
   },
   queuingSubscribe(
@@ -126,9 +181,10 @@ const shared = {
     error?: Subscriber['error'],
   ) {
     if (this.ended) throw new Error('event completed');
-    const id = this.event.eventId;
-    this.event.promiseStack.push({ execute, id, complete, error });
-    this.event.eventId++;
+    const lists = ownLists(this);
+    const id = lists.eventId;
+    lists.promiseStack.push({ execute, id, complete, error });
+    lists.eventId++;
     // As in werift: its unSubscribe filters `stack`, not `promiseStack`.
     return subscription(this, id);
   },
@@ -248,6 +304,10 @@ export function slimEvents(root: object): number {
         }
         slimmed++;
       }
+      const lists = value.event;
+      if (lists.eventId === 0 && lists.stack.length === 0 && lists.promiseStack.length === 0) {
+        value.event = NEVER_SUBSCRIBED;
+      }
       for (const s of value.event.stack) stack.push(s);
       continue;
     }
@@ -258,10 +318,7 @@ export function slimEvents(root: object): number {
 
 /** Objects directly held by `value` that may hold werift objects; not Node's own machinery. */
 function* childrenOf(value: object): Generator<object> {
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Promise) return;
-  const name = (value as { constructor?: { name?: string } }).constructor?.name;
-  // Sockets, timers and abort signals hold Node internals, not werift state.
-  if (name === 'Socket' || name === 'Timeout' || name === 'AbortController') return;
+  if (!walkable(value)) return;
   const values: Iterable<unknown> =
     value instanceof Map || value instanceof Set
       ? value.values()
@@ -313,9 +370,96 @@ export function releaseDtlsHandshakes(pc: RTCPeerConnection): number {
   return released;
 }
 
+/**
+ * Drops werift's parsed local and remote descriptions (and the SDP text cached with each) once
+ * negotiation is over; returns whether it did. Nothing reads them again on our peers: werift
+ * reads them to negotiate (createOffer/createAnswer, setLocal/RemoteDescription), to file a
+ * trickled candidate under its section (`addIceCandidate`) and to create a transport for a new
+ * section, and our peers do none of these once connected: one negotiation, no ICE restart
+ * (refused before werift), and AvatarPeer keeps the remote ufrag and ignores candidates trickled
+ * after connecting. The transceivers, codecs and transports negotiated from them stay.
+ * `pc.localDescription` and `pc.remoteDescription` are null from then on.
+ */
+export function releaseSdp(pc: RTCPeerConnection): boolean {
+  const sdp = (pc as unknown as { sdpManager?: SdpManagerInternals }).sdpManager;
+  if (!sdp || pc.signalingState !== 'stable') return false;
+  if (sdp.pendingLocalDescription || sdp.pendingRemoteDescription) return false;
+  if (!sdp.currentLocalDescription || !sdp.currentRemoteDescription) return false;
+  sdp.currentLocalDescription = undefined;
+  sdp.currentRemoteDescription = undefined;
+  return true;
+}
+
+/** werift's SDPManager (0.25.2): the descriptions it keeps. */
+type SdpManagerInternals = {
+  currentLocalDescription?: object;
+  currentRemoteDescription?: object;
+  pendingLocalDescription?: object;
+  pendingRemoteDescription?: object;
+};
+
+/** The key fields of a werift SRTP context (0.25.2), the same in its SRTP and SRTCP sessions. */
+const SRTP_KEY_FIELDS = [
+  'masterKey',
+  'masterSalt',
+  'srtpSessionKey',
+  'srtpSessionSalt',
+  'srtpSessionAuthTag',
+  'srtcpSessionKey',
+  'srtcpSessionSalt',
+  'srtcpSessionAuthTag',
+] as const;
+type SrtpContextInternals = Record<(typeof SRTP_KEY_FIELDS)[number], unknown> & {
+  cipher?: object;
+  srtpSessionAuth?: unknown;
+  srtcpSessionAuth?: unknown;
+};
+
+/**
+ * werift builds a transport's SRTP and SRTCP sessions from the same keys, and each of their
+ * local and remote contexts derives every session key (SRTP's and SRTCP's) and builds its own
+ * cipher (for AES-GCM, three writers with reusable Buffers: ≈ 2 KB) and two HMACs. An SRTP
+ * context only uses the SRTP half of its state and an SRTCP context only the SRTCP half (their
+ * counters are separate fields: `srtpSSRCStates`, `srtcpSSRCStates`), and a cipher keeps no state
+ * between calls (each call makes its Node cipher from the keys), so the SRTCP context takes the
+ * SRTP context's keys and cipher. The HMACs made at construction are never used (werift's
+ * `generateSrtpAuthTag` and its CTR cipher make a new one per packet). Only contexts whose keys
+ * are byte-for-byte equal and whose ciphers are of one class are touched. Returns how many
+ * SRTCP contexts now share.
+ */
+export function shareSrtpContexts(pc: RTCPeerConnection): number {
+  let shared = 0;
+  for (const transport of pc.dtlsTransports) {
+    const t = transport as unknown as {
+      srtp?: Partial<Record<'localContext' | 'remoteContext', SrtpContextInternals>>;
+      srtcp?: Partial<Record<'localContext' | 'remoteContext', SrtpContextInternals>>;
+    };
+    for (const side of ['localContext', 'remoteContext'] as const) {
+      const srtp = t.srtp?.[side];
+      const srtcp = t.srtcp?.[side];
+      if (!srtp?.cipher || !srtcp?.cipher || srtp === srtcp) continue;
+      if (srtp.cipher.constructor !== srtcp.cipher.constructor) continue;
+      const same = SRTP_KEY_FIELDS.every((f) => {
+        const a = srtp[f];
+        const b = srtcp[f];
+        return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+      });
+      if (!same) continue;
+      for (const f of SRTP_KEY_FIELDS) srtcp[f] = srtp[f];
+      srtcp.cipher = srtp.cipher;
+      srtp.srtcpSessionAuth = undefined;
+      srtcp.srtcpSessionAuth = undefined;
+      srtcp.srtpSessionAuth = undefined;
+      shared++;
+    }
+  }
+  return shared;
+}
+
 /** What werift's `subscribe` and `queuingSubscribe` return: removal from `stack` by id. */
 function subscription(event: WeriftEvent, id: number) {
   const unSubscribe = () => {
+    if (event.event === NEVER_SUBSCRIBED) return;
     event.event.stack = event.event.stack.filter((item) => item.id !== id && item);
   };
   const disposer = (list: Array<() => void>) => {

@@ -28,12 +28,15 @@ export function unpoolKeys(pc: RTCPeerConnection): number {
 const isPooled = (value: unknown): value is Buffer =>
   Buffer.isBuffer(value) && value.byteLength <= 64 && value.buffer.byteLength === Buffer.poolSize;
 
-/** Walks plain objects and werift objects below `root` (own properties, arrays), not closures. */
-function unpoolBelow(root: object): number {
+/**
+ * Gives each pooled Buffer of at most 64 bytes below `root` (own properties and arrays, not
+ * closures; at most `limit` objects) its own allocation. Returns how many it copied.
+ */
+export function unpoolBelow(root: object, limit = 1000): number {
   const seen = new Set<object>();
   const stack: object[] = [root];
   let copied = 0;
-  while (stack.length > 0 && seen.size < 1000) {
+  while (stack.length > 0 && seen.size < limit) {
     const value = stack.pop()!;
     if (seen.has(value) || ArrayBuffer.isView(value)) continue;
     seen.add(value);
