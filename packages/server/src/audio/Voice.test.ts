@@ -1,5 +1,5 @@
-import OpusScript from 'opusscript';
 import { describe, expect, it } from 'vitest';
+import { decodeOpus } from '../../test/support/audio.js';
 import type { TimeSource } from '../session/frameClock.js';
 import { type SpeechEvent, Voice } from './Voice.js';
 import { levelFromDbfs } from './voiced.js';
@@ -31,22 +31,9 @@ function manualTime() {
   return { time, advance };
 }
 
-/** The packets decoded by a real Opus decoder, in order: 48 kHz samples per packet. */
-function decode(packets: Array<{ payload: Buffer }>): Int16Array[] {
-  const decoder = new OpusScript(48_000, 1);
-  try {
-    return packets.map((p) => {
-      const pcm = decoder.decode(p.payload);
-      return new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2).slice();
-    });
-  } finally {
-    decoder.delete();
-  }
-}
-
 /** The loudest sample (of 32768) in each packet, decoded. */
 const peaks = (packets: Array<{ payload: Buffer }>) =>
-  decode(packets).map((s) => s.reduce((max, v) => Math.max(max, Math.abs(v)), 0));
+  decodeOpus(packets).map((s) => s.reduce((max, v) => Math.max(max, Math.abs(v)), 0));
 
 /** How long (ms) a frame of decoded samples stays above −30 dBFS from its start. */
 const soundingMs = (frame: Int16Array) => {
@@ -160,7 +147,7 @@ describe('Voice', () => {
     // Three frames of silence on the same timeline, so the receiver's buffer ends quietly.
     const tail = sent.slice(before);
     expect(tail.map((p) => p.ts - sent[before - 1]!.ts)).toEqual([960, 1920, 2880]);
-    const heard = decode(sent);
+    const heard = decodeOpus(sent);
     // A fresh encoder for the tail: what sounds in it is the decoder's overlap with the last
     // frame (~4 ms), where the old encoder went on sounding for 19.7 ms; then silence.
     expect(soundingMs(heard[before]!)).toBeLessThanOrEqual(4);

@@ -109,7 +109,7 @@ export function mediaTime(report: SenderReport, timestamp: number, rate: number)
 }
 
 /** Decodes Opus packets (one per 20 ms frame) to mono 48 kHz samples. */
-export function decodeOpus(packets: readonly AudioPacket[]): Int16Array[] {
+export function decodeOpus(packets: ReadonlyArray<{ payload: Buffer }>): Int16Array[] {
   const decoder = new OpusScript(48_000, 1);
   try {
     return packets.map((p) => {
