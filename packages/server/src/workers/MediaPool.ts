@@ -162,8 +162,8 @@ export class MediaPool extends EventEmitter<PoolEvents> {
       case 'speech':
         this.emit('speech', message.event, message.playedSeconds);
         return;
-      case 'slice':
-        this.emit('slice', message.report, slot.index);
+      case 'slices':
+        for (const report of message.reports) this.emit('slice', report, slot.index);
         return;
       case 'log':
         relog(this.#logger, message.line);

@@ -163,7 +163,7 @@ export type WorkerMessage =
   /** A speech event of a session's voice (metrics); `playedSeconds` with `end` and `interrupted`. */
   | { type: 'speech'; event: SpeechEventName; playedSeconds: number }
   /** With `reportSlices`: one slice of a tick was sent (times on the worker's clock). */
-  | { type: 'slice'; report: SliceReport }
+  | { type: 'slices'; reports: SliceReport[] }
   /** Once a second: what the bitrate meter samples. */
   | { type: 'load'; bytesSent: number }
   /** A log line of the worker's pino logger, re-logged by the front's logger. */
