@@ -232,8 +232,9 @@ export class Voice extends EventEmitter<{ speech: [event: SpeechEvent, playedSec
   }
 
   /**
-   * Stops the voice now: nothing more is sent (the packet of the current 20 ms frame is already
-   * out), the queue is dropped. Returns the utterance that was playing and how many were dropped.
+   * Stops the voice now: from the next 20 ms frame on only the silent tail is sent (the packet of
+   * the current frame is already out), the queue is dropped. Returns the utterance that was
+   * playing and how many were dropped.
    */
   interrupt(): { id: string | null; dropped: number } {
     const dropped = this.#queue.length;
