@@ -65,9 +65,8 @@ export type VoiceState = {
  * "Audio and sessions per core"); and audio and video reach the viewer equally late against
  * their timestamps, which leaves a receiver's A/V synchronisation nothing to correct.
  */
-export type VoiceClock = () =>
-  | { originMs: number; audioBase: number; sendOffsetMs?: number }
-  | undefined;
+export type VoiceClockValue = { originMs: number; audioBase: number; sendOffsetMs?: number };
+export type VoiceClock = () => VoiceClockValue | undefined;
 
 type Utterance = {
   id: string;
